@@ -246,12 +246,12 @@ class Api:
         entries.sort(key=lambda e: (e.created_at, e.id), reverse=order == "desc")
         page, more = paginate(entries, lambda e: e.id, req.arg("after"), req.int_arg("limit", 10000))
         empty_id = "" if self.mode == "spec" else None  # the spec makes these required strings
-        return Response.json({"object": "list", "data": [render.file_object(e) for e in page],
+        return Response.json({"object": "list", "data": [render.file_object(e, self.mode) for e in page],
                               "first_id": page[0].id if page else empty_id,
                               "last_id": page[-1].id if page else empty_id, "has_more": more})
 
     def _files_retrieve(self, req: Request, file_id: str) -> Response:
-        return Response.json(render.file_object(self.file_entry(file_id)))
+        return Response.json(render.file_object(self.file_entry(file_id), self.mode))
 
     def _files_delete(self, req: Request, file_id: str) -> Response:
         if self.ws.files.pop(file_id, None) is None:
@@ -275,7 +275,7 @@ class Api:
             raise ApiError(400, f"'{purpose_text}' is not one of {list(allowed)} - 'purpose'", param="purpose")
         filename, content = upload
         entry = self.ws.add_file(filename or "upload.jsonl", content, int(self.ws.now()), purpose_text)
-        return Response.json(render.file_object(entry))
+        return Response.json(render.file_object(entry, self.mode))
 
     # ---- models ----------------------------------------------------------------------------
     def _models(self) -> list[dict[str, Any]]:

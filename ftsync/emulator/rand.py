@@ -31,14 +31,13 @@ def unit(key: int, index: int = 0) -> float:
     return _splitmix(key ^ ((index * 0xD1B54A32D192ED03) & _MASK64)) / 2.0**64
 
 
+_TO_ALNUM = bytes(ord(_ALNUM[b % len(_ALNUM)]) for b in range(256))
+
+
 def ident(length: int, *parts: object) -> str:
     """`length` alphanumerics derived from the parts, as in OpenAI ids."""
-    x = mix(*parts)
-    out = []
-    for i in range(length):
-        x = _splitmix(x + i)
-        out.append(_ALNUM[x % len(_ALNUM)])
-    return "".join(out)
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=length).digest()
+    return digest.translate(_TO_ALNUM).decode()
 
 
 def choice(seq: list, key: int, index: int = 0):

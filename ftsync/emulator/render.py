@@ -201,8 +201,8 @@ def checkpoints(plan: JobPlan, now: float) -> list[dict[str, Any]]:
 
 # ---- files and models ------------------------------------------------------------------------
 
-def file_object(entry: FileEntry) -> dict[str, Any]:
-    return {
+def file_object(entry: FileEntry, mode: str) -> dict[str, Any]:
+    obj = {
         "object": "file",
         "id": entry.id,
         "purpose": entry.purpose,
@@ -210,8 +210,10 @@ def file_object(entry: FileEntry) -> dict[str, Any]:
         "bytes": entry.size,
         "created_at": entry.created_at,
         "status": entry.status,
-        "status_details": None,
     }
+    if mode == "realistic":
+        obj["status_details"] = None  # real files carry it as null; the spec types it as a string
+    return obj
 
 
 _RESULT_CACHE: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()

@@ -101,7 +101,7 @@ class JobPlan:
         """Inverse of effective(): when effective time `eff` is reached on the wall clock."""
         shift = 0.0
         for start, end in self._pause_spans():
-            if eff + shift < start:
+            if eff + shift <= start:
                 break
             shift += end - start
         return eff + shift
