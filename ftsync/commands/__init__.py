@@ -1,0 +1,1 @@
+"""One module per `ftsync` subcommand, each with `register(subparsers)`."""

@@ -1,0 +1,5 @@
+"""Exit codes shared by every `ftsync` subcommand."""
+
+EXIT_OK = 0  # everything selected succeeded
+EXIT_FAILED = 1  # some items failed (sync: a job; validate: a file with errors)
+EXIT_USAGE = 2  # bad options, bad credentials: one line on stderr, no traceback
