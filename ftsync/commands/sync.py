@@ -1,0 +1,60 @@
+"""`ftsync sync`: every (or the chosen) fine-tuning job into W&B, with progress and a closing table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .common import add_connection_options, openai_settings, wandb_settings
+from .output import ProgressLine, table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sync", help="sync fine-tuning jobs into W&B",
+                       description="Sync OpenAI fine-tuning jobs into W&B: metrics, config, datasets, checkpoints, "
+                                   "events and the model. Jobs already synced and unchanged are skipped.")
+    p.add_argument("-i", "--id", action="append", dest="ids", metavar="JOB", help="a job id (repeatable); default: all jobs")
+    p.add_argument("-n", "--n_fine_tunes", "--n-fine-tunes", type=int, dest="limit", metavar="N",
+                   help="only the N most recent jobs")
+    p.add_argument("--force", action="store_true", help="re-log jobs even if already synced (overwrite their runs)")
+    p.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False,
+                   help="wait for running jobs to finish before logging them (default: sync them live, as far as they got)")
+    p.add_argument("--poll-interval", type=float, default=60.0, help="seconds between status checks with --wait")
+    p.add_argument("--wait-timeout", type=float, default=None, help="stop waiting after this many seconds")
+    p.add_argument("--workers", type=int, default=None, help="jobs synced in parallel (default: 4)")
+    p.add_argument("--no-datasets", action="store_true", help="do not log training/validation files")
+    add_connection_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import FtsyncError
+    from ..sync import DEFAULT_WORKERS, Progress, SyncOptions, sync_jobs
+
+    options = SyncOptions(openai=openai_settings(args), wandb=wandb_settings(args), job_ids=args.ids, limit=args.limit,
+                          overwrite=args.force, wait=args.wait, poll_interval=args.poll_interval,
+                          wait_timeout=args.wait_timeout, workers=args.workers or DEFAULT_WORKERS,
+                          log_datasets=not args.no_datasets, action="cli")
+    bar = ProgressLine()
+
+    def progress(p: Progress) -> None:
+        text = p.job_id + " " + (p.outcome.outcome if p.outcome else p.stage)
+        bar.update(p.finished, p.total, text)
+
+    try:
+        report = sync_jobs(options, progress=progress)
+    except FtsyncError as exc:
+        bar.close()
+        print(f"ftsync sync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        bar.close()
+    rows = [(o.job_id, o.job_status, o.outcome, o.steps, o.message) for o in report.outcomes]
+    if rows:
+        print(table(["job", "status", "outcome", "steps", "note"], rows))
+    counts = ", ".join(f"{report.count(k)} {k}" for k in ("synced", "partial", "skipped", "failed") if report.count(k))
+    print(f"{len(report.outcomes)} jobs: {counts or 'nothing to do'} in {report.seconds:.1f}s")
+    if report.upload_command:
+        print(f"W&B offline: upload these runs later with:\n  {report.upload_command}")
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,189 @@
+"""The sync ledger: what was synced where, when and how far (SQLite in $FTSYNC_HOME).
+
+One row per (entity, project, job id) in `syncs`, and an append-only `history` of every sync
+action for the dashboard. Schema changes go through the numbered MIGRATIONS below, applied in
+order and recorded in `_migrations`, so an old ledger upgrades in place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+STATES = ("synced", "partial", "failed")
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_syncs", """
+        CREATE TABLE syncs (
+            entity TEXT NOT NULL,
+            project TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            state TEXT NOT NULL,              -- synced | partial | failed
+            job_status TEXT,                  -- the job's status when last seen
+            fingerprint TEXT,                 -- of the job as last synced
+            run_path TEXT,                    -- entity/project/run_id online; the run folder offline
+            offline INTEGER NOT NULL DEFAULT 0,
+            steps_synced INTEGER NOT NULL DEFAULT 0,
+            artifacts TEXT NOT NULL DEFAULT '[]',  -- JSON list of what was logged: train-..., job_details, ...
+            error TEXT,
+            first_synced_at REAL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (entity, project, job_id)
+        )"""),
+    ("002_history", """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            entity TEXT NOT NULL,
+            project TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            action TEXT NOT NULL,             -- cli | dashboard | python | reconcile
+            outcome TEXT NOT NULL,            -- synced | partial | failed | skipped
+            message TEXT,
+            run_path TEXT,
+            offline INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX history_at ON history (at)"""),
+]
+
+
+@dataclass
+class SyncRecord:
+    entity: str
+    project: str
+    job_id: str
+    state: str
+    job_status: str | None = None
+    fingerprint: str | None = None
+    run_path: str | None = None
+    offline: bool = False
+    steps_synced: int = 0
+    artifacts: list[str] = field(default_factory=list)
+    error: str | None = None
+    first_synced_at: float | None = None
+    updated_at: float = 0.0
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"the sync ledger {self.path} is unreadable ({exc}); move it aside to start afresh") from None
+
+    @classmethod
+    def in_home(cls, home: Path) -> "Ledger":
+        return cls(Path(home) / "ledger.sqlite3")
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # a short connection per operation: safe from any thread, and WAL lets readers run beside a writer
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def get(self, entity: str, project: str, job_id: str) -> SyncRecord | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM syncs WHERE entity=? AND project=? AND job_id=?",
+                             (entity, project, job_id)).fetchone()
+        return _record(row) if row else None
+
+    def records(self, entity: str, project: str) -> dict[str, SyncRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM syncs WHERE entity=? AND project=?", (entity, project)).fetchall()
+        return {row["job_id"]: _record(row) for row in rows}
+
+    def all_records(self) -> list[SyncRecord]:
+        with self._connect() as db:
+            return [_record(r) for r in db.execute("SELECT * FROM syncs ORDER BY updated_at DESC").fetchall()]
+
+    def put(self, record: SyncRecord, *, action: str, message: str | None = None) -> None:
+        if record.state not in STATES:
+            raise ValueError(f"unknown state {record.state!r}")
+        now = time.time()
+        record.updated_at = now
+        if record.state in ("synced", "partial") and record.first_synced_at is None:
+            record.first_synced_at = now
+        with self._connect() as db:
+            db.execute(
+                """INSERT INTO syncs (entity, project, job_id, state, job_status, fingerprint, run_path, offline,
+                                      steps_synced, artifacts, error, first_synced_at, updated_at)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT (entity, project, job_id) DO UPDATE SET
+                     state=excluded.state, job_status=excluded.job_status, fingerprint=excluded.fingerprint,
+                     run_path=excluded.run_path, offline=excluded.offline, steps_synced=excluded.steps_synced,
+                     artifacts=excluded.artifacts, error=excluded.error,
+                     first_synced_at=excluded.first_synced_at, updated_at=excluded.updated_at""",
+                (record.entity, record.project, record.job_id, record.state, record.job_status, record.fingerprint,
+                 record.run_path, int(record.offline), record.steps_synced, json.dumps(sorted(set(record.artifacts))),
+                 record.error, record.first_synced_at, now))
+            db.execute(
+                "INSERT INTO history (at, entity, project, job_id, action, outcome, message, run_path, offline)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (now, record.entity, record.project, record.job_id, action, record.state,
+                 message if message is not None else record.error, record.run_path, int(record.offline)))
+
+    def note(self, entity: str, project: str, job_id: str, *, action: str, outcome: str, message: str) -> None:
+        """A history line that changes no state (e.g. a skipped job)."""
+        with self._connect() as db:
+            db.execute("INSERT INTO history (at, entity, project, job_id, action, outcome, message)"
+                       " VALUES (?,?,?,?,?,?,?)", (time.time(), entity, project, job_id, action, outcome, message))
+
+    def history(self, limit: int = 200) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM history ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def reconcile(self, entity: str, project: str, runs: Iterable[tuple[str, dict[str, Any], str]]) -> int:
+        """Learn from W&B what is already there: (run id, summary, run path) of the project's runs.
+
+        A run whose summary says `succeeded` (W&B's own logger's marker, and ours) counts as synced
+        when the ledger has no record of it. Returns how many records were added.
+        """
+        known = self.records(entity, project)
+        added = 0
+        for run_id, summary, run_path in runs:
+            if run_id in known or summary.get("status") != "succeeded":
+                continue
+            self.put(SyncRecord(entity, project, run_id, "synced", job_status="succeeded", run_path=run_path,
+                                steps_synced=int(summary.get("_step") or 0)),
+                     action="reconcile", message="found on W&B")
+            added += 1
+        return added
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this ledger has not seen; returns their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        db.executescript(sql) if ";" in sql else db.execute(sql)
+        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+        applied.append(name)
+    return applied
+
+
+def _record(row: sqlite3.Row) -> SyncRecord:
+    data = dict(row)
+    data["artifacts"] = json.loads(data["artifacts"] or "[]")
+    data["offline"] = bool(data["offline"])
+    return SyncRecord(**data)

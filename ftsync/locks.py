@@ -1,0 +1,62 @@
+"""Cross-process locks (flock on files under $FTSYNC_HOME/locks).
+
+flock locks belong to an open file description, so two threads that each open the lock file
+exclude each other as surely as two processes do: one mechanism covers a CLI sync running
+beside the dashboard and two dashboard users pressing sync on the same job.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .settings import fingerprint
+
+
+class LockTimeout(Exception):
+    pass
+
+
+@contextmanager
+def file_lock(home: Path, *name: str, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
+    """Hold the lock named by `name` (hashed into a file name) until the block ends."""
+    folder = Path(home) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{fingerprint(*name)}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise LockTimeout(f"lock {'/'.join(name)} is held elsewhere") from None
+                time.sleep(poll)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def is_locked(home: Path, *name: str) -> bool:
+    """Whether someone holds the lock right now (for showing 'syncing' in the dashboard)."""
+    path = Path(home) / "locks" / f"{fingerprint(*name)}.lock"
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

@@ -1,0 +1,131 @@
+"""Where credentials and places come from: arguments first, then the standard environment.
+
+Settings objects are plain values passed down as arguments; nothing here writes `os.environ`
+or logs in globally, so several dashboard users can hold different keys in one process. Keys
+are kept out of `repr()` and exposed to caches only as a fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openai import AzureOpenAI, OpenAI
+
+from .errors import ConfigError
+
+DEFAULT_PROJECT = "OpenAI-Fine-Tune"
+DEFAULT_AZURE_API_VERSION = "2024-10-21"
+
+
+def fingerprint(*parts: str | None) -> str:
+    """A short, stable, one-way id for cache keys and lock names (never the key itself)."""
+    return hashlib.sha256("\0".join(p or "" for p in parts).encode()).hexdigest()[:16]
+
+
+def ftsync_home(env: Mapping[str, str] | None = None) -> Path:
+    """`$FTSYNC_HOME`, or the platform's user data dir (ledger, file cache, locks)."""
+    env = os.environ if env is None else env
+    if env.get("FTSYNC_HOME"):
+        return Path(env["FTSYNC_HOME"]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ftsync", appauthor=False))
+
+
+@dataclass(frozen=True)
+class OpenAISettings:
+    """How to reach OpenAI or Azure OpenAI."""
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    azure_endpoint: str | None = None
+    api_version: str | None = None
+    max_retries: int = 4
+    timeout: float = 120.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "OpenAISettings":
+        env = os.environ if env is None else env
+        azure = overrides.get("azure_endpoint") or env.get("AZURE_OPENAI_ENDPOINT")
+        values: dict[str, object] = {
+            "api_key": env.get("AZURE_OPENAI_API_KEY") if azure else env.get("OPENAI_API_KEY"),
+            "base_url": env.get("OPENAI_BASE_URL"),
+            "organization": env.get("OPENAI_ORG_ID"),
+            "project": env.get("OPENAI_PROJECT_ID"),
+            "azure_endpoint": azure,
+            "api_version": env.get("OPENAI_API_VERSION"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def is_azure(self) -> bool:
+        return bool(self.azure_endpoint)
+
+    @property
+    def endpoint(self) -> str:
+        return self.azure_endpoint or self.base_url or "https://api.openai.com/v1"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.api_key, self.endpoint, self.organization, self.project)
+
+    def client(self) -> OpenAI:
+        if not self.api_key:
+            var = "AZURE_OPENAI_API_KEY" if self.is_azure else "OPENAI_API_KEY"
+            raise ConfigError(f"no OpenAI API key: pass one or set {var}")
+        if self.is_azure:
+            return AzureOpenAI(azure_endpoint=self.azure_endpoint, api_key=self.api_key,
+                               api_version=self.api_version or DEFAULT_AZURE_API_VERSION,
+                               max_retries=self.max_retries, timeout=self.timeout)
+        return OpenAI(api_key=self.api_key, base_url=self.base_url, organization=self.organization,
+                      project=self.project, max_retries=self.max_retries, timeout=self.timeout)
+
+
+@dataclass(frozen=True)
+class WandbSettings:
+    """Where runs go. mode "auto": online with a key, offline without one or with WANDB_MODE=offline."""
+
+    api_key: str | None = field(default=None, repr=False)
+    entity: str | None = None
+    project: str = DEFAULT_PROJECT
+    mode: str = "auto"  # auto | online | offline
+    dir: Path | None = None  # offline runs land in <dir>/wandb/
+    base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "WandbSettings":
+        env = os.environ if env is None else env
+        values: dict[str, object] = {
+            "api_key": env.get("WANDB_API_KEY"),
+            "entity": env.get("WANDB_ENTITY"),
+            "project": env.get("WANDB_PROJECT") or DEFAULT_PROJECT,
+            "mode": env.get("WANDB_MODE") or "auto",
+            "dir": Path(env["WANDB_DIR"]) if env.get("WANDB_DIR") else None,
+            "base_url": env.get("WANDB_BASE_URL"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def offline(self) -> bool:
+        if self.mode in ("offline", "dryrun", "disabled"):
+            return True
+        if self.mode == "online":
+            return False
+        return not self.api_key
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.dir) if self.dir else Path.cwd()
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        """(entity, project) as the ledger keys them; offline runs have no entity yet."""
+        return (self.entity or ""), self.project

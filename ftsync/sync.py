@@ -1,0 +1,246 @@
+"""The one way to sync: plan which jobs, run them in parallel (one lock per job), report per job.
+
+The CLI, the dashboard and `WandbLogger.sync` all call `sync_jobs` with a `SyncOptions`; they
+differ only in how they show progress (the `progress` callback) and the report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from .errors import AuthError, ConfigError, FtsyncError
+from .filecache import FileCache
+from .ledger import Ledger, SyncRecord
+from .locks import LockTimeout, file_lock
+from .settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
+from .sink import SinkOptions, check_init_kwargs, write_snapshot
+from .snapshot import TERMINAL_STATUSES, JobSnapshot, job_fingerprint
+from .source import fetch_snapshot, list_jobs, retrieve_job
+
+DEFAULT_WORKERS = 4  # W&B run start/finish is mostly waiting on its service: 2x the 2 cores pays off
+OUTCOMES = ("synced", "partial", "failed", "skipped")
+
+
+@dataclass
+class SyncOptions:
+    openai: OpenAISettings | None = None  # read from the environment when neither this nor client is given
+    client: openai.OpenAI | None = None
+    wandb: WandbSettings = field(default_factory=WandbSettings.from_env)
+    job_ids: list[str] | None = None  # None: every job
+    limit: int | None = None  # only the N most recent jobs
+    overwrite: bool = False
+    wait: bool = False  # wait for running jobs to finish before logging them
+    poll_interval: float = 60.0
+    wait_timeout: float | None = None
+    workers: int = DEFAULT_WORKERS
+    log_datasets: bool = True
+    model_artifact_name: str = "model-metadata"
+    model_artifact_type: str = "model"
+    init_kwargs: dict[str, Any] = field(default_factory=dict)
+    home: Path | None = None  # $FTSYNC_HOME
+    action: str = "python"  # who asked: cli | dashboard | python (kept in the ledger's history)
+    lock_timeout: float = 900.0
+
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    job_status: str
+    outcome: str  # synced | partial | failed | skipped
+    message: str = ""
+    run_path: str | None = None
+    steps: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Progress:
+    job_id: str
+    stage: str  # waiting | fetching | logging | done
+    finished: int  # jobs finished so far
+    total: int
+    outcome: JobOutcome | None = None
+
+
+@dataclass
+class SyncReport:
+    outcomes: list[JobOutcome]
+    offline: bool
+    offline_dirs: list[str]
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No job failed, and every finished job is complete (a running job synced so far is fine)."""
+        return not any(o.outcome == "failed" or (o.outcome == "partial" and o.job_status in TERMINAL_STATUSES)
+                       for o in self.outcomes)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.outcomes if o.outcome == outcome)
+
+    @property
+    def upload_command(self) -> str | None:
+        """The exact command that uploads this sync's offline runs later."""
+        if not self.offline_dirs:
+            return None
+        if len(self.offline_dirs) <= 5:
+            return "wandb sync " + " ".join(self.offline_dirs)
+        parent = os.path.commonpath(self.offline_dirs)
+        return f"wandb sync --include-offline {parent}/offline-run-*"
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _client(options: SyncOptions) -> tuple[openai.OpenAI, str]:
+    if options.client is not None:
+        c = options.client
+        return c, fingerprint(str(c.api_key), str(c.base_url))
+    settings = options.openai or OpenAISettings.from_env()
+    return settings.client(), settings.fingerprint
+
+
+def select_jobs(client: openai.OpenAI, options: SyncOptions) -> tuple[list[dict[str, Any]], list[JobOutcome]]:
+    """The jobs to consider, and outcomes for requested ids that do not exist."""
+    if options.job_ids:
+        jobs, missing = [], []
+        for job_id in dict.fromkeys(options.job_ids):
+            try:
+                jobs.append(retrieve_job(client, job_id))
+            except AuthError:
+                raise
+            except FtsyncError as exc:
+                missing.append(JobOutcome(job_id, "unknown", "failed", str(exc)))
+        return jobs, missing
+    jobs = list_jobs(client)
+    return (jobs[: options.limit] if options.limit is not None else jobs), []
+
+
+def needs_sync(job: dict[str, Any], record: SyncRecord | None, overwrite: bool) -> bool:
+    if overwrite or record is None:
+        return True
+    return not (record.state == "synced" and record.fingerprint == job_fingerprint(job))
+
+
+def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
+    """Sync the selected jobs. Raises ConfigError/AuthError before doing anything when the
+    options or the OpenAI key are bad; per-job problems end up in the report, not raised."""
+    started = time.monotonic()
+    if options.limit is not None and options.limit < 1:
+        raise ConfigError("the number of jobs to sync must be at least 1")
+    if options.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    check_init_kwargs(options.init_kwargs)
+    if not options.wandb.offline and not options.wandb.api_key:
+        raise ConfigError("W&B online mode needs an API key (WANDB_API_KEY); use offline mode to sync without one")
+    client, key_fp = _client(options)
+    home = Path(options.home) if options.home else ftsync_home()
+    ledger = Ledger.in_home(home)
+    cache = FileCache(home, key_fp)
+    entity, project = options.wandb.scope
+    jobs, outcomes = select_jobs(client, options)
+    records = ledger.records(entity, project)
+    todo = []
+    for job in jobs:
+        if needs_sync(job, records.get(job["id"]), options.overwrite):
+            todo.append(job)
+        else:
+            outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", "already synced",
+                                       records[job["id"]].run_path, records[job["id"]].steps_synced))
+    # finished jobs first, so none waits behind a running one
+    todo.sort(key=lambda j: j.get("status") not in TERMINAL_STATUSES)
+    total, finished = len(todo), [0]
+    sink = SinkOptions(options.wandb, options.log_datasets, options.model_artifact_name,
+                       options.model_artifact_type, dict(options.init_kwargs))
+
+    def report(job_id: str, stage: str, outcome: JobOutcome | None = None) -> None:
+        if progress:
+            progress(Progress(job_id, stage, finished[0], total, outcome))
+
+    def one(job: dict[str, Any]) -> JobOutcome:
+        t0 = time.monotonic()
+        outcome = _sync_one(client, job, options, sink, ledger, cache, home, report)
+        outcome.seconds = time.monotonic() - t0
+        finished[0] += 1
+        report(job["id"], "done", outcome)
+        return outcome
+
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
+            outcomes += list(pool.map(one, todo))
+    offline_dirs = sorted({o.run_path for o in outcomes if o.run_path and options.wandb.offline
+                           and o.outcome in ("synced", "partial")})
+    return SyncReport(outcomes, options.wandb.offline, offline_dirs, time.monotonic() - started)
+
+
+def _nothing_new(snap: JobSnapshot, previous: SyncRecord | None, options: SyncOptions) -> bool:
+    """A job synced before, unchanged, with no new steps and no missing piece that is now available:
+    opening its run again would log nothing, so no run is created."""
+    if previous is None or options.overwrite or previous.run_path is None or previous.state == "failed":
+        return False
+    if previous.fingerprint != snap.fingerprint or snap.last_step > previous.steps_synced:
+        return False
+    missing = [d for d in snap.datasets if d.artifact_name not in previous.artifacts and not d.error]
+    return not missing
+
+
+def _wait(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions) -> dict[str, Any]:
+    deadline = None if options.wait_timeout is None else time.monotonic() + options.wait_timeout
+    while job.get("status") not in TERMINAL_STATUSES:
+        if deadline is not None and time.monotonic() + options.poll_interval > deadline:
+            break  # give up waiting: sync what there is, marked as still running
+        time.sleep(options.poll_interval)
+        job = retrieve_job(client, job["id"])
+    return job
+
+
+def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, sink: SinkOptions,
+              ledger: Ledger, cache: FileCache, home: Path, report: Callable[..., None]) -> JobOutcome:
+    entity, project = options.wandb.scope
+    job_id = job["id"]
+    try:
+        if options.wait and job.get("status") not in TERMINAL_STATUSES:
+            report(job_id, "waiting")
+            job = _wait(client, job, options)
+        with file_lock(home, "job", entity, project, job_id, timeout=options.lock_timeout):
+            previous = ledger.get(entity, project, job_id)  # again: another sync may have just done it
+            if not needs_sync(job, previous, options.overwrite):
+                return JobOutcome(job_id, job.get("status") or "", "skipped", "synced meanwhile elsewhere",
+                                  previous.run_path if previous else None)
+            report(job_id, "fetching")
+            snap = fetch_snapshot(client, job, cache, log_datasets=options.log_datasets)
+            if previous is not None and _nothing_new(snap, previous, options):
+                problems = "; ".join(d.error for d in snap.datasets if d.error)
+                if snap.terminal and problems:  # still incomplete, for the same reason
+                    return JobOutcome(job_id, snap.status, "partial", problems, previous.run_path, previous.steps_synced)
+                return JobOutcome(job_id, snap.status, "skipped", f"job is {snap.status}: nothing new since the last sync",
+                                  previous.run_path, previous.steps_synced)
+            report(job_id, "logging")
+            result = write_snapshot(snap, sink, previous, options.overwrite)
+            state = "synced" if snap.terminal and not result.problems else "partial"
+            message = "; ".join(result.problems) or ("" if snap.terminal else f"job is {snap.status}: synced so far")
+            ledger.put(SyncRecord(entity, project, job_id, state, job_status=snap.status,
+                                  fingerprint=job_fingerprint(job), run_path=result.run_path, offline=result.offline,
+                                  steps_synced=result.steps_synced, artifacts=result.artifacts,
+                                  error="; ".join(result.problems) or None,
+                                  first_synced_at=previous.first_synced_at if previous else None),
+                       action=options.action, message=message or None)
+            return JobOutcome(job_id, snap.status, state, message, result.run_path, result.steps_synced)
+    except (FtsyncError, LockTimeout) as exc:
+        message = str(exc)
+    except Exception as exc:  # a bug: keep the other jobs going, and say what broke
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    previous = ledger.get(entity, project, job_id)
+    record = previous or SyncRecord(entity, project, job_id, "failed")
+    record.state, record.error, record.job_status = "failed", message, job.get("status")
+    ledger.put(record, action=options.action)
+    return JobOutcome(job_id, job.get("status") or "", "failed", message,
+                      previous.run_path if previous else None, previous.steps_synced if previous else 0)
