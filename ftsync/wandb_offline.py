@@ -42,7 +42,8 @@ class OfflineRun:
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per logged row, with `_step`
     summary: dict[str, Any] = field(default_factory=dict)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
-    resumed: bool = False
+    resume: bool = False  # started with resume= set (a later sync adding to the same run)
+    start_time: float = 0.0
     exit_code: int | None = None
 
     @property
@@ -94,6 +95,14 @@ def _value(text: str) -> Any:
         return text
 
 
+def _put(target: dict[str, Any], item: Any) -> None:
+    """Set an item's value at its (possibly nested) key: tables and media arrive as nested keys."""
+    path = [item.key] if item.key else list(item.nested_key)
+    for part in path[:-1]:
+        target = target.setdefault(part, {})
+    target[path[-1]] = _value(item.value_json)
+
+
 def read_run(folder: Path) -> OfflineRun:
     """Everything a run logged, folded as W&B would show it."""
     from wandb.proto import wandb_internal_pb2 as pb
@@ -111,7 +120,8 @@ def read_run(folder: Path) -> OfflineRun:
             r = rec.run
             run.run_id, run.project, run.entity = r.run_id, r.project, r.entity
             run.job_type, run.display_name, run.tags = r.job_type, r.display_name, list(r.tags)
-            run.resumed = bool(r.resumed)
+            run.resume = bool(r.resume)
+            run.start_time = r.start_time.seconds + r.start_time.nanos / 1e9
             for item in r.config.update:
                 run.config[item.key] = _value(item.value_json)
         elif kind == "config":
@@ -120,11 +130,13 @@ def read_run(folder: Path) -> OfflineRun:
             for item in rec.config.remove:
                 run.config.pop(item.key, None)
         elif kind == "history":
-            run.history.append({item.key or "/".join(item.nested_key): _value(item.value_json) for item in rec.history.item})
+            row: dict[str, Any] = {}
+            for item in rec.history.item:
+                _put(row, item)
+            run.history.append(row)
         elif kind == "summary":
             for item in rec.summary.update:
-                key = item.key or "/".join(item.nested_key)
-                run.summary[key] = _value(item.value_json)
+                _put(run.summary, item)
         elif kind == "artifact":
             a = rec.artifact
             run.artifacts.append(ArtifactRecord(a.name, a.type, list(a.aliases), _value(a.metadata) if a.metadata else {},
@@ -139,4 +151,5 @@ def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
     """Every offline run under `<dir>/wandb/` (or `dir` itself), oldest first."""
     base = Path(wandb_dir)
     base = base / "wandb" if (base / "wandb").is_dir() else base
-    return [read_run(p) for p in sorted(base.glob("offline-run-*")) if any(p.glob("run-*.wandb"))]
+    runs = [read_run(p) for p in base.glob("offline-run-*") if any(p.glob("run-*.wandb"))]
+    return sorted(runs, key=lambda r: r.start_time)
