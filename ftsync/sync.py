@@ -94,7 +94,7 @@ class SyncReport:
         if len(self.offline_dirs) <= 5:
             return "wandb sync " + " ".join(self.offline_dirs)
         parent = os.path.commonpath(self.offline_dirs)
-        return f"wandb sync --include-offline {parent}/offline-run-*"
+        return f"wandb sync {parent}/offline-run-*"
 
 
 ProgressFn = Callable[[Progress], None]

@@ -103,8 +103,8 @@ def _put(target: dict[str, Any], item: Any) -> None:
     target[path[-1]] = _value(item.value_json)
 
 
-def read_run(folder: Path) -> OfflineRun:
-    """Everything a run logged, folded as W&B would show it."""
+def read_run(folder: Path, *, header_only: bool = False) -> OfflineRun:
+    """Everything a run logged, folded as W&B would show it (`header_only`: stop at the run record)."""
     from wandb.proto import wandb_internal_pb2 as pb
 
     folder = Path(folder)
@@ -124,6 +124,8 @@ def read_run(folder: Path) -> OfflineRun:
             run.start_time = r.start_time.seconds + r.start_time.nanos / 1e9
             for item in r.config.update:
                 run.config[item.key] = _value(item.value_json)
+            if header_only:
+                break
         elif kind == "config":
             for item in rec.config.update:
                 run.config[item.key or "/".join(item.nested_key)] = _value(item.value_json)
@@ -153,3 +155,12 @@ def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
     base = base / "wandb" if (base / "wandb").is_dir() else base
     runs = [read_run(p) for p in base.glob("offline-run-*") if any(p.glob("run-*.wandb"))]
     return sorted(runs, key=lambda r: r.start_time)
+
+
+def pending_uploads(wandb_dir: Path) -> list[OfflineRun]:
+    """Offline runs not uploaded yet (no `.synced` marker), read only as far as their run record."""
+    base = Path(wandb_dir) / "wandb"
+    if not base.is_dir():
+        return []
+    runs = [read_run(p, header_only=True) for p in base.glob("offline-run-*") if any(p.glob("run-*.wandb"))]
+    return sorted((r for r in runs if not r.synced), key=lambda r: r.start_time)

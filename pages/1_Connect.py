@@ -1,0 +1,55 @@
+"""Connect: OpenAI / Azure and W&B credentials for this browser session only."""
+
+import streamlit as st
+
+from ftsync.connection import check_openai, check_wandb
+from ftsync.ui.session import clear_account_caches, forget_keys, inputs, save_inputs, setup_page
+
+conn = setup_page("Connect", "🔑")
+st.title("Connect")
+st.caption("Keys stay in this browser session only: never in URLs, files, logs or W&B config. "
+           "Leave the OpenAI key empty for the demo workspace.")
+saved = inputs()
+
+with st.form("connect"):
+    st.subheader("OpenAI")
+    key_note = "saved for this session; leave empty to keep it" if saved.get("openai_api_key") else "empty: demo mode"
+    openai_key = st.text_input("OpenAI API key", type="password", key="connect_openai_key", help=key_note,
+                               placeholder=key_note)
+    c1, c2, c3 = st.columns(3)
+    base_url = c1.text_input("Base URL (optional)", value=saved.get("openai_base_url", ""), key="connect_base_url")
+    org = c2.text_input("Organization (optional)", value=saved.get("openai_organization", ""), key="connect_org")
+    project = c3.text_input("Project (optional)", value=saved.get("openai_project", ""), key="connect_project")
+    a1, a2 = st.columns(2)
+    azure = a1.text_input("Azure OpenAI endpoint (optional)", value=saved.get("azure_endpoint", ""), key="connect_azure")
+    api_version = a2.text_input("Azure API version", value=saved.get("azure_api_version", "2024-10-21"),
+                                key="connect_api_version")
+    st.subheader("Weights & Biases")
+    wb_note = "saved for this session; leave empty to keep it" if saved.get("wandb_api_key") else "empty: offline mode"
+    wandb_key = st.text_input("W&B API key", type="password", key="connect_wandb_key", placeholder=wb_note, help=wb_note)
+    w1, w2, w3 = st.columns(3)
+    entity = w1.text_input("Entity (optional)", value=saved.get("wandb_entity", ""), key="connect_entity")
+    wb_project = w2.text_input("Project", value=saved.get("wandb_project", "OpenAI-Fine-Tune"), key="connect_wb_project")
+    modes = ["auto", "online", "offline"]
+    mode = w3.selectbox("Mode", modes, index=modes.index(saved.get("wandb_mode", "auto")), key="connect_mode",
+                        help="auto: online with a key, offline without one")
+    if st.form_submit_button("Save", type="primary"):
+        save_inputs({"openai_api_key": openai_key.strip(), "openai_base_url": base_url.strip(),
+                     "openai_organization": org.strip(), "openai_project": project.strip(),
+                     "azure_endpoint": azure.strip(), "azure_api_version": api_version.strip(),
+                     "wandb_api_key": wandb_key.strip(), "wandb_entity": entity.strip(),
+                     "wandb_project": wb_project.strip(), "wandb_mode": mode})
+        clear_account_caches()
+        st.rerun()
+
+b1, b2 = st.columns(2)
+if b1.button("Test connection", key="connect_test"):
+    for check in (check_openai(conn), check_wandb(conn)):
+        (st.success if check.ok else st.error)(f"{check.service}: {check.message}")
+if b2.button("Forget keys", key="connect_forget"):
+    forget_keys()
+    clear_account_caches()
+    st.rerun()
+
+st.divider()
+st.markdown(f"**Now connected to:** {conn.openai_label} · {conn.wandb_label}")
