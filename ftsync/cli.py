@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .commands import emulator, jobs, sync
+from .commands import emulator, jobs, sync, validate
 from .exits import EXIT_USAGE
 
 
@@ -15,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ftsync", description="Sync OpenAI fine-tuning jobs into Weights & Biases.")
     parser.add_argument("--version", action="version", version=f"ftsync {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (sync, jobs, emulator):
+    for command in (sync, jobs, validate, emulator):
         command.register(sub)
     return parser
 

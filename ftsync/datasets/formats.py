@@ -1,0 +1,83 @@
+"""Which fine-tuning method a line (and a file) is for.
+
+Formats: "chat" (supervised; tools, weights and images are features of chat), "preference" (DPO),
+"reinforcement" (RFT), "legacy" (prompt/completion). A file's format is the most common kind among
+its first DETECT_LINES examples, so detection reads only the head of a file of any size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .reader import Source, iter_lines
+
+FORMATS = ("chat", "preference", "reinforcement", "legacy")
+# Spellings users and older docs use for the same formats.
+FORMAT_ALIASES = {"sft": "chat", "supervised": "chat", "vision": "chat", "dpo": "preference",
+                  "rft": "reinforcement", "completion": "legacy", "prompt_completion": "legacy"}
+DETECT_LINES = 100
+
+CHAT_KEYS = frozenset({"messages", "tools", "parallel_tool_calls", "functions"})
+PREFERRED_KEYS = ("preferred_output", "preferred_completion")  # *_completion: the spec's spelling
+NON_PREFERRED_KEYS = ("non_preferred_output", "non_preferred_completion")
+PREFERENCE_KEYS = frozenset({"input", *PREFERRED_KEYS, *NON_PREFERRED_KEYS})
+
+
+def example_kind(value: Any) -> str | None:
+    """The format one parsed line belongs to, or None when it fits none."""
+    if not isinstance(value, dict):
+        return None
+    if not PREFERENCE_KEYS.isdisjoint(value):
+        return "preference"
+    if "messages" in value:
+        # Reference keys next to messages are what makes an RFT example (the grader reads them).
+        return "reinforcement" if any(k not in CHAT_KEYS for k in value) else "chat"
+    if "prompt" in value or "completion" in value:
+        return "legacy"
+    return None
+
+
+def compatible(kind: str | None, fmt: str) -> bool:
+    """Whether a line of `kind` is validated as `fmt` rather than reported as another format.
+    A chat-shaped line in an RFT file is an RFT example lacking its reference fields."""
+    return kind == fmt or (fmt == "reinforcement" and kind == "chat")
+
+
+def majority(kinds: Counter[str], order: list[str]) -> str | None:
+    """Most common kind; ties go to the one seen first."""
+    if not kinds:
+        return None
+    best = max(kinds.values())
+    return next(k for k in order if kinds[k] == best)
+
+
+def normalize_format(fmt: str | None) -> str | None:
+    if fmt is None:
+        return None
+    key = fmt.strip().lower()
+    key = FORMAT_ALIASES.get(key, key)
+    if key not in FORMATS:
+        from .codes import DatasetError
+
+        raise DatasetError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    return key
+
+
+def detect_format(source: Source, *, lines: int = DETECT_LINES) -> str | None:
+    """The format of a file from its first `lines` examples; None when none is recognisable."""
+    kinds: Counter[str] = Counter()
+    order: list[str] = []
+    seen = 0
+    for rec in iter_lines(source):
+        if rec.finding is not None:
+            continue
+        kind = example_kind(rec.value)
+        if kind:
+            if kind not in kinds:
+                order.append(kind)
+            kinds[kind] += 1
+        seen += 1
+        if seen >= lines:
+            break
+    return majority(kinds, order)

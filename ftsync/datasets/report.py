@@ -1,0 +1,203 @@
+"""`inspect()`: one streaming pass that detects, validates and measures a dataset file."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checks import CHECKS, Info
+from .codes import CODES, Finding, finding
+from .formats import DETECT_LINES, compatible, example_kind, majority, normalize_format
+from .prices import DEFAULT_MODEL, BaseModel, resolve_model, training_cost
+from .reader import Line, LineReader, Source, source_name
+from .stats import Stats, default_epochs, example_tokens
+from .tokens import get_encoder
+
+MIN_EXAMPLES = 10
+MAX_FINDINGS_PER_CODE = 1000  # counts stay exact; only the stored findings are capped
+LINES_IN_MESSAGE = 10
+
+
+@dataclass
+class DatasetReport:
+    path: str
+    format: str | None
+    examples: int
+    bytes: int
+    lines: int
+    model: str | None
+    findings: list[Finding]
+    counts: dict[str, int]  # code -> number of findings, including those past the cap
+    stats: dict[str, Any]
+    tokens: dict[str, Any]
+    n_epochs: int | None
+    estimated_cost_usd: float | None
+    cost_note: str = ""
+    truncated_codes: list[str] = field(default_factory=list)
+    # Per-example numbers (4 bytes each) for histograms; not part of to_json().
+    per_example: dict[str, array] = field(default_factory=dict, repr=False)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not any(CODES[c][0] == "error" for c in self.counts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `ftsync validate --json` prints for this file."""
+        return {
+            "path": self.path, "format": self.format, "examples": self.examples,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "tokens": {k: self.tokens[k] for k in ("total", "assistant", "max_example", "exact")},
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "n_epochs": self.n_epochs,
+            "model": self.model, "counts": self.counts, "bytes": self.bytes,
+        }
+
+
+def _lines_text(lines: list[int], total: int) -> str:
+    shown = ", ".join(map(str, lines[:LINES_IN_MESSAGE]))
+    more = f" and {total - LINES_IN_MESSAGE} more" if total > LINES_IN_MESSAGE else ""
+    return f"line{'s' if total > 1 else ''} {shown}{more}"
+
+
+def line_keys(source: Source) -> dict[int, int]:
+    """hash(stripped line bytes) -> first line number, for every parsed line of a file."""
+    keys: dict[int, int] = {}
+    for rec in LineReader(source):
+        if rec.finding is None:
+            keys.setdefault(hash(rec.raw.strip()), rec.line)
+    return keys
+
+
+def inspect(source: Source, *, model: str | None = None, validation: Source | None = None,
+            fmt: str | None = None, max_findings_per_code: int = MAX_FINDINGS_PER_CODE) -> DatasetReport:
+    """Validate and measure a JSONL dataset in one streaming pass.
+
+    `model`: the base model for token limits, encoding and price (default: per format, see prices.py).
+    `validation`: a validation file; examples of `source` that also appear in it are reported.
+    `fmt`: force a format instead of detecting it from the first lines.
+    Raises DatasetError (one line) for an unreadable source or unknown model; bad content is findings.
+    """
+    base: BaseModel | None = resolve_model(model) if model else None
+    fmt = normalize_format(fmt)
+    val_keys = line_keys(validation) if validation is not None else {}
+    val_name = source_name(validation) if validation is not None else ""
+
+    reader = LineReader(source)
+    it = iter(reader)
+    head: list[Line] = []
+    if fmt is None:  # look ahead at the first examples only: memory stays bounded
+        kinds: Counter[str] = Counter()
+        order: list[str] = []
+        for rec in it:
+            head.append(rec)
+            kind = example_kind(rec.value) if rec.finding is None else None
+            if kind:
+                if kind not in kinds:
+                    order.append(kind)
+                kinds[kind] += 1
+                if sum(kinds.values()) >= DETECT_LINES:
+                    break
+        fmt = majority(kinds, order)
+    if base is None and fmt is not None:
+        base = resolve_model(DEFAULT_MODEL[fmt])
+    enc = get_encoder(base.encoding if base else "o200k_base").counter()
+    limit = base.token_limit if base else 1 << 31
+
+    findings: list[Finding] = []
+    counts: Counter[str] = Counter()
+
+    def add(f: Finding) -> None:
+        counts[f.code] += 1
+        if counts[f.code] <= max_findings_per_code:
+            findings.append(f)
+
+    stats = Stats()
+    check = CHECKS.get(fmt) if fmt else None
+    mixed: dict[str, list[int]] = {}
+    mixed_n: Counter[str] = Counter()
+    seen: dict[int, int] = {}
+    examples = lines = 0
+
+    def records():
+        yield from head
+        yield from it
+
+    for rec in records():
+        lines = rec.line
+        if rec.finding is not None:
+            add(rec.finding)
+            continue
+        n, ex = rec.line, rec.value
+        if not isinstance(ex, dict):
+            add(finding(n, "not_an_object", f"the line is a JSON {type(ex).__name__}, not an object"))
+            continue
+        kind = example_kind(ex)
+        if kind is None or check is None:
+            add(finding(n, "unrecognized_example"))
+            continue
+        if not compatible(kind, fmt):
+            mixed_n[kind] += 1
+            if mixed_n[kind] <= LINES_IN_MESSAGE:
+                mixed.setdefault(kind, []).append(n)
+            continue
+        examples += 1
+        info = Info()
+        for f in check(n, ex, info):
+            add(f)
+        total, trained = example_tokens(enc, fmt, ex, stats.by_role)
+        stats.add(info.messages, total, trained, limit)
+        if fmt != "legacy":
+            stats.without_system += not info.system
+            stats.without_user += not info.user
+        if info.images:
+            stats.with_images += 1
+            stats.images += info.images
+        if total > limit:
+            stats.over_limit += 1
+            add(finding(n, "over_token_limit", f"{total:,} tokens; {base.name if base else 'the model'} "
+                                                f"trains on at most {limit:,} (the rest is truncated)"))
+        key = hash(rec.raw.strip())
+        first = seen.setdefault(key, n)
+        if first != n:
+            add(finding(n, "duplicate_example", f"same as line {first}"))
+        if key in val_keys:
+            add(finding(n, "validation_overlap", f"also in the validation file {val_name} (line {val_keys[key]})"))
+
+    if mixed:
+        parts = [f"{_lines_text(mixed[k], mixed_n[k])} {'are' if mixed_n[k] > 1 else 'is'} {k}" for k in mixed]
+        add(finding(None, "mixed_formats", f"{'; '.join(parts)}; the file is {fmt}"))
+    if examples < MIN_EXAMPLES:
+        add(finding(None, "too_few_examples", f"{examples} example{'s' if examples != 1 else ''}; "
+                                              f"OpenAI requires at least {MIN_EXAMPLES}"))
+    findings.sort(key=lambda f: (f.line is not None, f.line or 0))
+
+    n_epochs = default_epochs(examples)
+    cost, note = None, ""
+    if base is not None and n_epochs is not None:
+        cost = training_cost(base, stats.billed, n_epochs)
+        if cost is None:
+            note = f"{base.name} (reinforcement fine-tuning) is billed by training time and grader use, not tokens"
+    summary = stats.summary()
+    tokens = {
+        "total": sum(stats.tokens), "assistant": sum(stats.trained),
+        "max_example": max(stats.tokens, default=0), "exact": enc.exact,
+        "encoding": enc.name, "backend": enc.backend, "billed_per_epoch": stats.billed, "limit": limit,
+    }
+    return DatasetReport(
+        path=source_name(source), format=fmt, examples=examples, bytes=reader.bytes_read, lines=lines,
+        model=base.name if base else None, findings=findings, counts=dict(counts), stats=summary,
+        tokens=tokens, n_epochs=n_epochs, estimated_cost_usd=cost, cost_note=note,
+        truncated_codes=sorted(c for c, k in counts.items() if k > max_findings_per_code),
+        per_example={"tokens": stats.tokens, "assistant_tokens": stats.trained, "messages": stats.messages},
+    )
