@@ -52,6 +52,12 @@ def list_checkpoints(client: openai.OpenAI, job_id: str) -> list[dict[str, Any]]
     return sorted(items, key=lambda c: c.get("step_number") or 0)
 
 
+def list_files(client: openai.OpenAI, purpose: str = "fine-tune") -> list[dict[str, Any]]:
+    """The account's files of one purpose, newest first."""
+    files = _guard("listing files", lambda: [f.model_dump(mode="json") for f in client.files.list(purpose=purpose)])
+    return sorted(files, key=lambda f: f.get("created_at") or 0, reverse=True)
+
+
 def fetch_dataset(client: openai.OpenAI, cache: FileCache, role: str, file_id: str) -> DatasetRef:
     """One dataset file into the cache; a missing or broken file is recorded, not raised."""
     ref = DatasetRef(role=role, file_id=file_id)

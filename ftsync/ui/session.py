@@ -93,3 +93,43 @@ def load_snapshot(fingerprint: str, job_id: str, job_state: str, _conn: Connecti
 def clear_account_caches() -> None:
     load_jobs.clear()
     load_snapshot.clear()
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=64)
+def load_files(fingerprint: str, _conn: Connection) -> list[dict[str, Any]]:
+    """The account's fine-tune files, newest first."""
+    from ..source import list_files
+
+    return list_files(_conn.openai.client())
+
+
+def account_file(conn: Connection, file_id: str):
+    """A training/validation file of the account in the local cache (downloaded once)."""
+    from ..filecache import FileCache
+    from ..source import fetch_dataset
+
+    ref = fetch_dataset(conn.openai.client(), FileCache(conn.home, conn.openai.fingerprint), "train", file_id)
+    return ref
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=32)
+def inspect_file(fingerprint: str, file_id: str, model: str | None, validation_id: str | None, _conn: Connection):
+    """The dataset report of an account file (cached: file ids never change content)."""
+    from ..datasets import inspect
+    from ..errors import SourceError
+
+    ref = account_file(_conn, file_id)
+    if ref.error:
+        raise SourceError(ref.error)
+    validation = None
+    if validation_id:
+        vref = account_file(_conn, validation_id)
+        validation = vref.path if not vref.error else None
+    return ref.path, inspect(ref.path, model=model, validation=validation)
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=16)
+def inspect_upload(session_fingerprint: str, digest: str, model: str | None, _data: bytes):
+    from ..datasets import inspect
+
+    return inspect(_data, model=model)

@@ -1,0 +1,59 @@
+"""End to end in a real browser: the demo, a sync, its chart, its training file, deep links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import SHOTS, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+
+def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page):
+    page.goto(server)
+    wait_for_app(page)
+    expect(page.get_by_text("Demo mode", exact=False).first).to_be_visible()
+    expect(page.get_by_text("33 fine-tuning jobs")).to_be_visible()
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Jobs").click()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    picker = page.get_by_test_id("stMultiSelect").filter(has_text="Select jobs")
+    picker.click()
+    option = page.get_by_role("option").filter(has_text="succeeded").first
+    job_id = re.match(r"(ftjob-\w+)", option.inner_text()).group(1)
+    option.click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Sync selected").click()
+    expect(page.get_by_text(re.compile(r"Done: 1 selected"))).to_be_visible(timeout=90_000)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stExpander").filter(has_text="Done").get_by_text("synced").first).to_be_visible()
+    page.screenshot(path=str(SHOTS / "jobs-after-sync.png"), full_page=True)
+
+    page.goto(f"{server}/Metrics?job={job_id}")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "metrics.png"), full_page=True)
+
+    page.goto(f"{server}/Datasets?job={job_id}")
+    wait_for_app(page)
+    expect(page.get_by_text("Examples", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
+    page.screenshot(path=str(SHOTS / "datasets.png"), full_page=True)
+
+    page.goto(f"{server}/History")
+    wait_for_app(page)
+    expect(page.get_by_text(job_id).first).to_be_visible()
+
+
+@pytest.mark.parametrize("path,title", [("Connect", "Connect"), ("Jobs", "Jobs"), ("Metrics", "Metrics"),
+                                        ("Datasets", "Datasets"), ("History", "History")])
+def test_deep_link_on_a_fresh_server(server, page, path, title):
+    page.goto(f"{server}/{path}")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Demo mode", exact=False).first).to_be_visible()
+    assert page.get_by_test_id("stException").count() == 0
