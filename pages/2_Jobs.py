@@ -44,7 +44,8 @@ def live() -> None:
     }
     text = f5.text_input("Search", key="jobs_f_text", placeholder="id, suffix, model, fine-tuned model…")
     shown = filter_jobs(frame, chosen, text)
-    st.caption(f"{len(shown)} of {len(frame)} jobs")
+    states = frame["sync_state"].value_counts()
+    st.caption(f"{len(shown)} of {len(frame)} jobs · sync state: " + " · ".join(f"{n} {s}" for s, n in states.items()))
     st.dataframe(jobs_table(shown), hide_index=True, width="stretch", key="jobs_table",
                  column_config={"W&B run": st.column_config.LinkColumn("W&B run")})
     for task in reversed(tasks[-3:]):
@@ -55,10 +56,10 @@ def live() -> None:
         elif task.state == "error":
             st.error(f"{task.label}: {task.error}")
         else:
-            outcomes = pd.DataFrame([{"job": o.job_id, "outcome": o.outcome, "steps": o.steps, "note": o.message}
-                                     for o in task.outcomes.values()])
+            icons = {"synced": "✅", "skipped": "⏭️", "partial": "🟡", "failed": "❌"}
             with st.expander(f"Done: {label}", expanded=task is tasks[-1]):
-                st.dataframe(outcomes, hide_index=True, width="stretch")
+                st.markdown("\n".join(f"- {icons.get(o.outcome, '')} `{o.job_id}`: **{o.outcome}** ({o.steps} steps)"
+                                       + (f" · {o.message}" if o.message else "") for o in task.outcomes.values()))
     if active and not any(t.active for t in tasks):
         clear_account_caches()
         st.rerun()  # a sync just ended: redraw the page with its outcome

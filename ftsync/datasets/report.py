@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,8 @@ def inspect(source: Source, *, model: str | None = None, validation: Source | No
     base: BaseModel | None = resolve_model(model) if model else None
     fmt = normalize_format(fmt)
     val_keys = line_keys(validation) if validation is not None else {}
-    val_name = source_name(validation) if validation is not None else ""
+    # the file's own name: a cached account file is named by its id, a local one by its filename
+    val_name = os.path.basename(source_name(validation)) if validation is not None else ""
 
     reader = LineReader(source)
     it = iter(reader)

@@ -66,13 +66,14 @@ def example(fmt: str, seed: int, i: int) -> dict[str, Any]:
         return {"messages": messages}
     if fmt == "tools":
         call_id = f"call_{i:05d}"
+        order = 1000 + k % 90_000 + i  # files with other seeds get other orders: no train/valid overlap
         return {
             "messages": [
-                {"role": "user", "content": f"Where is order {1000 + i}?"},
+                {"role": "user", "content": f"Where is order {order}?"},
                 {"role": "assistant", "tool_calls": [{"id": call_id, "type": "function", "function": {
-                    "name": "get_order_status", "arguments": json.dumps({"order_id": str(1000 + i)})}}]},
+                    "name": "get_order_status", "arguments": json.dumps({"order_id": str(order)})}}]},
                 {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"status": "shipped", "eta_days": i % 5})},
-                {"role": "assistant", "content": f"Order {1000 + i} has shipped and arrives in {i % 5} days."},
+                {"role": "assistant", "content": f"Order {order} has shipped and arrives in {i % 5} days."},
             ],
             "tools": [WEATHER_TOOL],
             "parallel_tool_calls": False,
@@ -80,7 +81,7 @@ def example(fmt: str, seed: int, i: int) -> dict[str, Any]:
     if fmt == "vision":
         return {"messages": [
             {"role": "system", "content": "Describe product photos for the catalogue."},
-            {"role": "user", "content": [{"type": "text", "text": f"What is shown in photo {i}?"},
+            {"role": "user", "content": [{"type": "text", "text": f"What is shown in photo {k % 1000}-{i}?"},
                                          {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}}]},
             {"role": "assistant", "content": f"A single {choice(['red', 'green', 'blue'], k, i)} pixel, item {i}."},
         ]}
@@ -93,7 +94,7 @@ def example(fmt: str, seed: int, i: int) -> dict[str, Any]:
         }
     if fmt == "rft":
         return {"messages": [{"role": "developer", "content": "Answer with yes or no and a reason."},
-                             {"role": "user", "content": f"Is {choice(PRODUCTS, k, i)} covered by the warranty? ({i})"}],
+                             {"role": "user", "content": f"Is {choice(PRODUCTS, k, i)} covered by the warranty? ({k % 1000}-{i})"}],
                 "compliant": choice(["yes", "no"], k, i), "explanation": f"Policy section {i % 12 + 1} applies."}
     if fmt == "legacy":
         return {"prompt": f"{q}\n\n###\n\n", "completion": f" {a} END"}

@@ -27,10 +27,11 @@ def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page)
     job_id = re.match(r"(ftjob-\w+)", option.inner_text()).group(1)
     option.click()
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Sync selected").click()
+    page.get_by_role("button", name="Sync selected", exact=True).click()
     expect(page.get_by_text(re.compile(r"Done: 1 selected"))).to_be_visible(timeout=90_000)
     wait_for_app(page)
-    expect(page.get_by_test_id("stExpander").filter(has_text="Done").get_by_text("synced").first).to_be_visible()
+    expect(page.get_by_test_id("stExpander").filter(has_text="Done").get_by_text("synced")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"sync state: .*1 synced"))).to_be_visible()
     page.screenshot(path=str(SHOTS / "jobs-after-sync.png"), full_page=True)
 
     page.goto(f"{server}/Metrics?job={job_id}")
@@ -40,13 +41,14 @@ def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page)
 
     page.goto(f"{server}/Datasets?job={job_id}")
     wait_for_app(page)
-    expect(page.get_by_text("Examples", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Examples")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
     page.screenshot(path=str(SHOTS / "datasets.png"), full_page=True)
 
     page.goto(f"{server}/History")
     wait_for_app(page)
-    expect(page.get_by_text(job_id).first).to_be_visible()
+    expect(page.get_by_text("Sync actions")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
 
 
 @pytest.mark.parametrize("path,title", [("Connect", "Connect"), ("Jobs", "Jobs"), ("Metrics", "Metrics"),
