@@ -55,7 +55,7 @@ def sync_state(job: dict[str, Any], record: SyncRecord | None, syncing: bool) ->
         return "syncing"
     if record is None:
         return "not synced"
-    if record.state == "synced" and record.fingerprint != job_fingerprint(job):
+    if record.state == "synced" and record.fingerprint not in (None, job_fingerprint(job)):
         return "outdated"
     return record.state
 

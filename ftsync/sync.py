@@ -127,7 +127,8 @@ def select_jobs(client: openai.OpenAI, options: SyncOptions) -> tuple[list[dict[
 def needs_sync(job: dict[str, Any], record: SyncRecord | None, overwrite: bool) -> bool:
     if overwrite or record is None:
         return True
-    return not (record.state == "synced" and record.fingerprint == job_fingerprint(job))
+    # a record learnt from W&B (reconcile) has no fingerprint: W&B's word that it is done is enough
+    return not (record.state == "synced" and record.fingerprint in (None, job_fingerprint(job)))
 
 
 def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
@@ -147,6 +148,10 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
     cache = FileCache(home, key_fp)
     entity, project = options.wandb.scope
     jobs, outcomes = select_jobs(client, options)
+    if not options.wandb.offline:
+        from .wandb_remote import project_runs
+
+        ledger.reconcile(entity, project, project_runs(options.wandb))  # a fresh machine learns what W&B has
     records = ledger.records(entity, project)
     todo = []
     for job in jobs:

@@ -92,3 +92,13 @@ def test_nested_rft_metrics_flatten_to_stable_keys():
     frame = metrics_from_events([{"type": "metrics", "data": data}, {"type": "message", "data": None},
                                  {"type": "metrics", "data": {"step": 1, "train_loss": 2.0}}])
     assert list(frame["step"]) == [1, 3]
+
+
+def test_a_job_learnt_from_wandb_is_not_relogged():
+    from ftsync.catalog import sync_state
+    from ftsync.sync import needs_sync
+
+    job = {"id": "ftjob-done", "status": "succeeded", "finished_at": 5}
+    learnt = SyncRecord("team", "p", "ftjob-done", "synced", job_status="succeeded")  # as reconcile writes it
+    assert not needs_sync(job, learnt, overwrite=False) and needs_sync(job, learnt, overwrite=True)
+    assert sync_state(job, learnt, syncing=False) == "synced"
