@@ -56,7 +56,7 @@ def curves() -> None:
     others = sorted(set(long["metric"]) - set(metrics))
     for metric in metrics + st.multiselect("More metrics", others, key="metrics_more"):
         st.altair_chart(charts.metrics_chart(shown, metric, x=x_axis, log_scale=log_scale, checkpoints=markers),
-                        width="stretch")
+                        width="stretch", height=440)
     if live:
         st.caption("Running jobs refresh every 10 s.")
     st.download_button("Download metrics (CSV)", mv.metrics_csv(long), file_name="metrics.csv", mime="text/csv",

@@ -256,7 +256,9 @@ class Emulator:
     def start(self) -> "Emulator":
         """Serve from a background thread (tests, the dashboard's demo mode)."""
         self.bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ftsync-emulator", daemon=True)
+        # a short poll interval makes stop() prompt (tests start and stop many emulators)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="ftsync-emulator", daemon=True)
         self._thread.start()
         return self
 
