@@ -227,3 +227,31 @@ def test_ledger_records_each_outcome(frozen_demo, sync_env):
     assert {"job_details", "tables"} <= set(record.artifacts) and "model" not in record.artifacts
     history = ledger.history()
     assert history[0]["job_id"] == job_id and history[0]["action"] == "cli" and history[0]["outcome"] == "synced"
+
+
+def test_azure_openai_jobs_sync_the_same_way(frozen_demo, sync_env):
+    from ftsync.settings import OpenAISettings
+
+    emu = frozen_demo
+    job_id = demo_job(emu, status="succeeded", method="dpo")
+    azure = OpenAISettings(azure_endpoint=emu.azure_endpoint, api_key=emu.api_key, api_version="2024-10-21")
+    report = sync_jobs(SyncOptions(openai=azure, wandb=WandbSettings(mode="offline", dir=sync_env["wandb"]),
+                                   home=sync_env["home"], job_ids=[job_id]))
+    assert [o.outcome for o in report.outcomes] == ["synced"]
+    check_run(emu, openai_client(emu).fine_tuning.jobs.retrieve(job_id), runs_by_job(sync_env)[job_id][0], datasets=True)
+
+
+def test_a_file_shared_by_many_jobs_is_downloaded_once(frozen_demo, sync_env):
+    emu = frozen_demo
+    ws = emu.workspace
+    by_file: dict[str, list[str]] = {}
+    for job_id, plan in ws.jobs.items():
+        if plan.status(ws.now()) == "succeeded":
+            by_file.setdefault(plan.training_file, []).append(job_id)
+    file_id, jobs = max(by_file.items(), key=lambda kv: len(kv[1]))
+    assert len(jobs) >= 3
+    counter = emu.faults.add(f"files.content:500:p=0:id={file_id}")  # never fires; counts the requests
+    report = sync_jobs(options(emu, sync_env, job_ids=jobs))
+    assert {o.outcome for o in report.outcomes} == {"synced"}
+    assert counter.seen == 1
+    assert list((sync_env["home"] / "cache").glob(f"*/files/{file_id}"))

@@ -95,7 +95,7 @@ def test_cli_bad_key_is_one_line_exit_2_then_the_good_key_syncs(sync_env, monkey
         code, out, err = _cli(capsys, "sync", "--id", "ftjob-nope")
         assert code == 1 and "ftjob-nope" in out and "not found (404)" in out
     # secrets never leave memory: not in any file the sync wrote, nor in what it printed
-    for root in (sync_env["home"], sync_env["wandb"], sync_env["wandb-data"]):
+    for root in sync_env.values():  # ledger, cache, offline runs, W&B's own data, cache and config
         for path in root.rglob("*"):
             if path.is_file():
                 assert SECRET.encode() not in path.read_bytes(), path
