@@ -4,8 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from ftsync.catalog import job_rows
-from ftsync.errors import FtsyncError
-from ftsync.ui.session import ledger, load_jobs, setup_page
+from ftsync.ui.session import jobs_or_stop, ledger, setup_page
 
 conn = setup_page("Home")
 st.title("ftsync")
@@ -16,12 +15,7 @@ left.metric("OpenAI", "Demo" if conn.demo else ("Azure" if conn.openai.is_azure 
             delta_color="off")
 right.metric("W&B", "offline" if conn.wandb.offline else "online", conn.wandb_label, delta_color="off")
 
-try:
-    jobs = load_jobs(conn.fingerprint, conn)
-except FtsyncError as exc:
-    st.error(str(exc))
-    st.page_link("pages/1_Connect.py", label="Check the connection", icon="🔑")
-    st.stop()
+jobs = jobs_or_stop(conn)
 
 rows = pd.DataFrame([r.to_dict() for r in job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home)])
 st.subheader(f"{len(rows)} fine-tuning jobs")

@@ -65,5 +65,5 @@ def start_sync(options: SyncOptions, label: str) -> SyncTask:
             finally:
                 task.ended_at = time.time()
 
-    threading.Thread(target=work, name=f"ftsync-dashboard-sync", daemon=True).start()
+    threading.Thread(target=work, name="ftsync-dashboard-sync", daemon=True).start()
     return task

@@ -5,19 +5,14 @@ import streamlit as st
 
 from ftsync.background import start_sync
 from ftsync.catalog import job_rows
-from ftsync.errors import FtsyncError
 from ftsync.sync import SyncOptions
-from ftsync.ui.session import TASKS, clear_account_caches, ledger, load_jobs, setup_page
+from ftsync.ui.session import TASKS, clear_account_caches, jobs_or_stop, ledger, load_jobs, setup_page
 from ftsync.ui.tables import filter_jobs, jobs_table
 
 conn = setup_page("Jobs", "📋")
 st.title("Jobs")
 
-try:
-    jobs = load_jobs(conn.fingerprint, conn)
-except FtsyncError as exc:
-    st.error(str(exc))
-    st.stop()
+jobs = jobs_or_stop(conn)
 
 tasks = st.session_state[TASKS]
 any_running_job = any(j.get("status") in ("running", "queued", "validating_files") for j in jobs)

@@ -5,16 +5,12 @@ import streamlit as st
 from ftsync import metrics_view as mv
 from ftsync.errors import FtsyncError
 from ftsync.ui import charts
-from ftsync.ui.session import load_jobs, load_snapshot, setup_page
+from ftsync.ui.session import jobs_or_stop, load_jobs, load_snapshot, setup_page
 
 conn = setup_page("Metrics", "📈")
 st.title("Metrics")
 
-try:
-    jobs = {j["id"]: j for j in load_jobs(conn.fingerprint, conn)}
-except FtsyncError as exc:
-    st.error(str(exc))
-    st.stop()
+jobs = {j["id"]: j for j in jobs_or_stop(conn)}
 
 wanted = [j for j in st.query_params.get_all("job") if j in jobs]
 default = wanted or [next((i for i, j in jobs.items() if j.get("status") == "succeeded"), next(iter(jobs), None))]

@@ -8,18 +8,14 @@ import streamlit as st
 from ftsync.datasets import MODELS, histograms, table_frame
 from ftsync.errors import FtsyncError
 from ftsync.ui import charts
-from ftsync.ui.session import inspect_file, inspect_upload, load_files, load_jobs, setup_page
+from ftsync.ui.session import inspect_file, inspect_upload, jobs_or_stop, load_files, setup_page
 
 PAGE_SIZE = 50
 
 conn = setup_page("Datasets", "🗂️")
 st.title("Datasets")
 
-try:
-    jobs = {j["id"]: j for j in load_jobs(conn.fingerprint, conn)}
-except FtsyncError as exc:
-    st.error(str(exc))
-    st.stop()
+jobs = {j["id"]: j for j in jobs_or_stop(conn)}
 
 source_kind = st.radio("Source", ["A job's file", "A fine-tune file of the account", "Upload a JSONL file"],
                        horizontal=True, key="datasets_source")

@@ -8,9 +8,10 @@ its first DETECT_LINES examples, so detection reads only the head of a file of a
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
-from .reader import Source, iter_lines
+from .reader import Line, Source, iter_lines
 
 FORMATS = ("chat", "preference", "reinforcement", "legacy")
 # Spellings users and older docs use for the same formats.
@@ -64,20 +65,25 @@ def normalize_format(fmt: str | None) -> str | None:
     return key
 
 
-def detect_format(source: Source, *, lines: int = DETECT_LINES) -> str | None:
-    """The format of a file from its first `lines` examples; None when none is recognisable."""
+def read_ahead(records: Iterator[Line], lines: int = DETECT_LINES) -> tuple[list[Line], str | None]:
+    """Consume the first `lines` recognisable examples of `records` and name the file's format by
+    majority; the consumed records are returned so the caller replays them (no second read, so
+    non-seekable streams work)."""
     kinds: Counter[str] = Counter()
     order: list[str] = []
-    seen = 0
-    for rec in iter_lines(source):
-        if rec.finding is not None:
-            continue
-        kind = example_kind(rec.value)
+    head: list[Line] = []
+    for rec in records:
+        head.append(rec)
+        kind = example_kind(rec.value) if rec.finding is None else None
         if kind:
             if kind not in kinds:
                 order.append(kind)
             kinds[kind] += 1
-        seen += 1
-        if seen >= lines:
-            break
-    return majority(kinds, order)
+            if sum(kinds.values()) >= lines:
+                break
+    return head, majority(kinds, order)
+
+
+def detect_format(source: Source, *, lines: int = DETECT_LINES) -> str | None:
+    """The format of a file from its first `lines` examples; None when none is recognisable."""
+    return read_ahead(iter(iter_lines(source)), lines)[1]

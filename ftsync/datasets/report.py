@@ -10,7 +10,7 @@ from typing import Any
 
 from .checks import CHECKS, Info
 from .codes import CODES, Finding, finding
-from .formats import DETECT_LINES, compatible, example_kind, majority, normalize_format
+from .formats import compatible, example_kind, normalize_format, read_ahead
 from .prices import DEFAULT_MODEL, BaseModel, resolve_model, training_cost
 from .reader import Line, LineReader, Source, source_name
 from .stats import Stats, default_epochs, example_tokens
@@ -99,18 +99,7 @@ def inspect(source: Source, *, model: str | None = None, validation: Source | No
     it = iter(reader)
     head: list[Line] = []
     if fmt is None:  # look ahead at the first examples only: memory stays bounded
-        kinds: Counter[str] = Counter()
-        order: list[str] = []
-        for rec in it:
-            head.append(rec)
-            kind = example_kind(rec.value) if rec.finding is None else None
-            if kind:
-                if kind not in kinds:
-                    order.append(kind)
-                kinds[kind] += 1
-                if sum(kinds.values()) >= DETECT_LINES:
-                    break
-        fmt = majority(kinds, order)
+        head, fmt = read_ahead(it)
     if base is None and fmt is not None:
         base = resolve_model(DEFAULT_MODEL[fmt])
     enc = get_encoder(base.encoding if base else "o200k_base").counter()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .formats import (CHAT_KEYS, DETECT_LINES, NON_PREFERRED_KEYS, PREFERRED_KEYS, compatible, example_kind,
-                      majority, normalize_format)
+from .formats import (CHAT_KEYS, NON_PREFERRED_KEYS, PREFERRED_KEYS, compatible, example_kind, normalize_format,
+                      read_ahead)
 from .reader import Line, Source, iter_lines
 
 COLUMNS = {
@@ -126,22 +125,12 @@ def row(fmt: str, line: int, ex: dict[str, Any]) -> dict[str, Any]:
 def _examples(source: Source, fmt: str | None):
     """(format, iterator of (line, example)) for lines of the file's format; detection looks ahead
     at the first examples without rereading, so non-seekable streams work."""
-    it = iter_lines(source)
+    it = iter(iter_lines(source))
     head: list[Line] = []
     fmt = normalize_format(fmt)
     if fmt is None:
-        kinds: Counter[str] = Counter()
-        order: list[str] = []
-        for rec in it:
-            head.append(rec)
-            kind = example_kind(rec.value) if rec.finding is None else None
-            if kind:
-                if kind not in kinds:
-                    order.append(kind)
-                kinds[kind] += 1
-                if sum(kinds.values()) >= DETECT_LINES:
-                    break
-        fmt = majority(kinds, order) or "chat"
+        head, fmt = read_ahead(it)
+        fmt = fmt or "chat"
 
     def gen():
         for rec in _chain(head, it):

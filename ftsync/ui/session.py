@@ -133,3 +133,16 @@ def inspect_upload(session_fingerprint: str, digest: str, model: str | None, _da
     from ..datasets import inspect
 
     return inspect(_data, model=model)
+
+
+def jobs_or_stop(conn: Connection) -> list[dict[str, Any]]:
+    """The account's jobs, or the one-line reason they cannot be read (and the page stops there)."""
+    from ..errors import FtsyncError
+
+    try:
+        return load_jobs(conn.fingerprint, conn)
+    except FtsyncError as exc:
+        st.error(str(exc))
+        st.page_link("pages/1_Connect.py", label="Check the connection", icon="🔑")
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers honest
