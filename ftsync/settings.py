@@ -127,5 +127,9 @@ class WandbSettings:
 
     @property
     def scope(self) -> tuple[str, str]:
-        """(entity, project) as the ledger keys them; offline runs have no entity yet."""
-        return (self.entity or ""), self.project
+        """(entity, project) as the ledger keys them. Offline runs have no entity yet; online with the
+        key's default entity, a fingerprint of the key stands in for it, so two W&B accounts sharing
+        one server (the hosted dashboard) never mistake each other's syncs for their own."""
+        if self.entity:
+            return self.entity, self.project
+        return ("" if self.offline else f"~{fingerprint(self.api_key)[:8]}"), self.project
