@@ -123,3 +123,35 @@ def test_reserved_wandb_init_kwargs_are_refused(frozen_demo, sync_env, kwargs):
 
     with pytest.raises(ConfigError, match="cannot be passed"):
         WandbLogger.sync(openai_client=openai_client(frozen_demo), **kwargs)
+
+
+@pytest.mark.slow
+def test_a_sync_killed_midway_loses_nothing(sync_env, tmp_path):
+    """SIGKILL a CLI sync in the middle; the next sync completes every job and exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clock = Clock(1_800_000_000.0)
+    with Emulator(build_workspace("demo", clock=clock), api_key=SECRET) as emu:
+        env = {**os.environ, "OPENAI_BASE_URL": emu.base_url, "OPENAI_API_KEY": SECRET}
+        cmd = [sys.executable, "-m", "ftsync.cli", "sync", "-n", "12", "--workers", "2"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ledger = Ledger.in_home(sync_env["home"])
+        deadline = time.monotonic() + 120
+        while not ledger.all_records():  # wait until it is really under way
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        done_before = len(ledger.all_records())
+        assert done_before < 12
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stdout + again.stderr
+        records = {r.job_id: r for r in ledger.all_records()}
+        assert len(records) == 12
+        assert {r.state for r in records.values()} <= {"synced", "partial"}
+        newest = emu.workspace.job_ids()[:12]
+        assert set(records) == set(newest)
