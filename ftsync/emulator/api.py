@@ -228,18 +228,16 @@ class Api:
             return render.result_file_entry(self.ws, plan, self.result_encoding)
         raise ApiError(404, f"No such File object: {file_id}", param="id")
 
-    def _all_files(self) -> list[FileEntry]:
+    def _all_files(self, purpose: str | None) -> list[FileEntry]:
         now = self.ws.now()
-        entries = list(self.ws.files.values())
-        entries += [render.result_file_entry(self.ws, plan, self.result_encoding)
-                    for plan in self.ws.jobs.values() if plan.status(now) == "succeeded"]
+        entries = [e for e in self.ws.files.values() if purpose in (None, e.purpose)]
+        if purpose in (None, "fine-tune-results"):  # rendering result files costs: only when asked for
+            entries += [render.result_file_entry(self.ws, plan, self.result_encoding)
+                        for plan in self.ws.jobs.values() if plan.status(now) == "succeeded"]
         return entries
 
     def _files_list(self, req: Request) -> Response:
-        entries = self._all_files()
-        purpose = req.arg("purpose")
-        if purpose:
-            entries = [e for e in entries if e.purpose == purpose]
+        entries = self._all_files(req.arg("purpose") or None)
         order = req.arg("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError(400, f"Invalid 'order': {order!r}; expected 'asc' or 'desc'.", param="order")
