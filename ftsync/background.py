@@ -29,7 +29,6 @@ class SyncTask:
     error: str | None = None
     report: SyncReport | None = None
     started_at: float = field(default_factory=time.time)
-    ended_at: float | None = None
 
     @property
     def active(self) -> bool:
@@ -62,8 +61,6 @@ def start_sync(options: SyncOptions, label: str) -> SyncTask:
             except Exception as exc:  # FtsyncError: one line; anything else: say what broke
                 task.error = str(exc) or type(exc).__name__
                 task.state = "error"
-            finally:
-                task.ended_at = time.time()
 
     threading.Thread(target=work, name="ftsync-dashboard-sync", daemon=True).start()
     return task

@@ -13,8 +13,6 @@ from .ledger import Ledger, SyncRecord
 from .locks import is_locked
 from .snapshot import hyperparameters_of, job_fingerprint, method_of
 
-SYNC_STATES = ("not synced", "synced", "partial", "failed", "syncing", "outdated")
-
 
 @dataclass
 class JobRow:

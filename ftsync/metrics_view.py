@@ -32,7 +32,6 @@ from .snapshot import hyperparameters_of, method_of
 
 LONG_COLUMNS = ["job", "step", "epoch", "metric", "split", "value"]
 SERIES_KEYS = ["job", "metric", "split"]
-SPLITS = ("train", "valid", "full_valid", "other")
 
 # Longest prefix first: `full_valid_` must win over `valid_`.
 _SPLIT_PREFIXES = (("full_valid_", "full_valid"), ("validation_", "valid"), ("valid_", "valid"), ("train_", "train"))

@@ -41,7 +41,6 @@ class JobSnapshot:
     events: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  # by step
     metrics: pd.DataFrame = field(default_factory=empty_metrics)
-    metrics_source: str = "none"  # result_file | events | none
     datasets: list[DatasetRef] = field(default_factory=list)
 
     @property

@@ -19,9 +19,7 @@ def _guard(what: str, call: Callable[[], Any]) -> Any:
     """Run an SDK call; a refused key aborts everything, other failures are this job's."""
     try:
         return call()
-    except openai.AuthenticationError as exc:
-        raise AuthError(describe_openai_error(exc)) from None
-    except openai.PermissionDeniedError as exc:
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
         raise AuthError(describe_openai_error(exc)) from None
     except openai.OpenAIError as exc:
         raise SourceError(describe_openai_error(exc, what)) from None
@@ -82,11 +80,9 @@ def fetch_snapshot(client: openai.OpenAI, job: dict[str, Any], cache: FileCache 
     if method_of(job) != "reinforcement" and result_files:
         raw = _guard(f"result file {result_files[0]}", lambda: client.files.content(result_files[0]).read())
         snap.metrics = parse_result_file(raw, f"result file {result_files[0]} of {job_id}")
-        snap.metrics_source = "result_file"
     else:
         # running jobs, and RFT (whose metrics are nested in events), read the metrics events
         snap.metrics = metrics_from_events(snap.events)
-        snap.metrics_source = "events" if len(snap.metrics) else "none"
     if log_datasets and cache is not None:
         for role, key in (("train", "training_file"), ("valid", "validation_file")):
             if job.get(key):

@@ -26,7 +26,6 @@ from .snapshot import TERMINAL_STATUSES, JobSnapshot, job_fingerprint
 from .source import fetch_snapshot, list_jobs, retrieve_job
 
 DEFAULT_WORKERS = 4  # W&B run start/finish is mostly waiting on its service: 2x the 2 cores pays off
-OUTCOMES = ("synced", "partial", "failed", "skipped")
 
 
 @dataclass

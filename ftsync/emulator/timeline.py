@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL = ("succeeded", "failed", "cancelled")
 RESUME_QUEUE_SECONDS = 2.0  # after resume a real job sits in `queued` briefly
 
 
