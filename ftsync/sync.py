@@ -6,7 +6,6 @@ differ only in how they show progress (the `progress` callback) and the report.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from .settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
 from .sink import SinkOptions, check_init_kwargs, write_snapshot
 from .snapshot import TERMINAL_STATUSES, JobSnapshot, job_fingerprint
 from .source import fetch_snapshot, list_jobs, retrieve_job
+from .wandb_offline import upload_command
 
 DEFAULT_WORKERS = 4  # W&B run start/finish is mostly waiting on its service: 2x the 2 cores pays off
 
@@ -88,12 +88,7 @@ class SyncReport:
     @property
     def upload_command(self) -> str | None:
         """The exact command that uploads this sync's offline runs later."""
-        if not self.offline_dirs:
-            return None
-        if len(self.offline_dirs) <= 5:
-            return "wandb sync " + " ".join(self.offline_dirs)
-        parent = os.path.commonpath(self.offline_dirs)
-        return f"wandb sync {parent}/offline-run-*"
+        return upload_command(self.offline_dirs)
 
 
 ProgressFn = Callable[[Progress], None]

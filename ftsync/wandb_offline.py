@@ -10,6 +10,7 @@ dashboard to list offline runs waiting for upload.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -155,6 +156,16 @@ def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
     base = base / "wandb" if (base / "wandb").is_dir() else base
     runs = [read_run(p) for p in base.glob("offline-run-*") if any(p.glob("run-*.wandb"))]
     return sorted(runs, key=lambda r: r.start_time)
+
+
+def upload_command(folders: list[str]) -> str | None:
+    """The exact command that uploads these offline runs (`wandb sync` replays a resumed run's
+    folders in start-time order); a glob over their common folder when there are many."""
+    if not folders:
+        return None
+    if len(folders) <= 5:
+        return "wandb sync " + " ".join(folders)
+    return f"wandb sync {os.path.commonpath(folders)}/offline-run-*"
 
 
 def pending_uploads(wandb_dir: Path) -> list[OfflineRun]:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from ftsync.catalog import run_link
 from ftsync.ui.session import ledger, setup_page
-from ftsync.wandb_offline import pending_uploads
+from ftsync.wandb_offline import pending_uploads, upload_command
 
 conn = setup_page("History", "🕘")
 st.title("History")
@@ -38,10 +38,10 @@ if records:
 st.subheader("Offline runs waiting for upload")
 runs = pending_uploads(conn.wandb.run_dir)
 if runs:
-    st.dataframe(pd.DataFrame([{"run": r.run_id, "project": r.project, "started": pd.to_datetime(r.start_time, unit="s", utc=True),
-                                "folder": str(r.path)} for r in runs]),
+    st.dataframe(pd.DataFrame([{"run": r.run_id, "project": r.project, "folder": str(r.path),
+                                "started": pd.to_datetime(r.start_time, unit="s", utc=True)} for r in runs]),
                  hide_index=True, width="stretch")
     st.markdown("Upload them with:")
-    st.code("wandb sync " + " ".join(str(r.path) for r in runs) if len(runs) <= 5 else f"wandb sync {conn.wandb.run_dir / 'wandb'}/offline-run-*", language="bash")
+    st.code(upload_command([str(r.path) for r in runs]), language="bash")
 else:
     st.caption("None: every offline run has been uploaded, or none was written.")
