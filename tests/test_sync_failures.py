@@ -136,7 +136,10 @@ def test_a_sync_killed_midway_loses_nothing(sync_env, tmp_path):
 
     clock = Clock(1_800_000_000.0)
     with Emulator(build_workspace("demo", clock=clock), api_key=SECRET) as emu:
-        env = {**os.environ, "OPENAI_BASE_URL": emu.base_url, "OPENAI_API_KEY": SECRET}
+        # as from a fresh terminal: without WANDB_SERVICE, which wandb sets in this test process so that
+        # children share its wandb-core (a killed child's open run would then block the next sync's)
+        env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+        env.update(OPENAI_BASE_URL=emu.base_url, OPENAI_API_KEY=SECRET)
         cmd = [sys.executable, "-m", "ftsync.cli", "sync", "-n", "12", "--workers", "2"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ledger = Ledger.in_home(sync_env["home"])
