@@ -39,6 +39,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     emulator: "Emulator"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client hanging up (timeouts, killed processes) is normal here, not worth a traceback
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
