@@ -30,6 +30,14 @@ class SinkError(FtsyncError):
     """W&B refused or failed to take a job's data."""
 
 
+class EndpointRefused(ConfigError):
+    """The outbound policy refuses this address (the hosted dashboard reaches official endpoints only)."""
+
+
+class LimitExceeded(SourceError):
+    """A server sent more (bytes, pages, items) or took longer than ftsync.limits allows."""
+
+
 def describe_openai_error(exc: BaseException, what: str = "") -> str:
     """One line for an OpenAI SDK exception, without the key and without the SDK's noise."""
     prefix = f"{what}: " if what else ""

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openai import AzureOpenAI, OpenAI
 
 from .errors import ConfigError
+from .limits import DEFAULT_LIMITS, Limits
+
+# Checks a URL before any request goes to it (the hosted dashboard's outbound policy); raises
+# errors.EndpointRefused. None: any endpoint (the CLI, run by its own user).
+EndpointPolicy = Callable[[str], None]
 
 DEFAULT_PROJECT = "OpenAI-Fine-Tune"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
@@ -48,6 +53,8 @@ class OpenAISettings:
     api_version: str | None = None
     max_retries: int = 4
     timeout: float = 120.0
+    limits: Limits = field(default=DEFAULT_LIMITS, compare=False)
+    policy: EndpointPolicy | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "OpenAISettings":
@@ -80,12 +87,17 @@ class OpenAISettings:
         if not self.api_key:
             var = "AZURE_OPENAI_API_KEY" if self.is_azure else "OPENAI_API_KEY"
             raise ConfigError(f"no OpenAI API key: pass one or set {var}")
+        if self.policy is not None:
+            self.policy(self.endpoint)  # refused before the key goes anywhere
+        from .transport import http_client
+
+        http = http_client(self.limits, self.policy, self.timeout)
         if self.is_azure:
             return AzureOpenAI(azure_endpoint=self.azure_endpoint, api_key=self.api_key,
                                api_version=self.api_version or DEFAULT_AZURE_API_VERSION,
-                               max_retries=self.max_retries, timeout=self.timeout)
+                               max_retries=self.max_retries, timeout=self.timeout, http_client=http)
         return OpenAI(api_key=self.api_key, base_url=self.base_url, organization=self.organization,
-                      project=self.project, max_retries=self.max_retries, timeout=self.timeout)
+                      project=self.project, max_retries=self.max_retries, timeout=self.timeout, http_client=http)
 
 
 @dataclass(frozen=True)
