@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import openai
 
+MAX_SERVER_TEXT = 160  # what we quote of a server's own error text
+
 
 class FtsyncError(Exception):
     """Base class: str(error) is one line for the user."""
@@ -41,6 +43,8 @@ class LimitExceeded(SourceError):
 def describe_openai_error(exc: BaseException, what: str = "") -> str:
     """One line for an OpenAI SDK exception, without the key and without the SDK's noise."""
     prefix = f"{what}: " if what else ""
+    if isinstance(exc.__cause__, FtsyncError):  # our own transport refused (policy, limits): its words
+        return f"{prefix}{exc.__cause__}"
     if isinstance(exc, openai.AuthenticationError):
         return f"{prefix}OpenAI rejected the API key (401 {exc.code or 'unauthorized'}); check the key and base URL"
     if isinstance(exc, openai.PermissionDeniedError):
@@ -55,10 +59,16 @@ def describe_openai_error(exc: BaseException, what: str = "") -> str:
         return f"{prefix}cannot reach OpenAI ({type(exc.__cause__).__name__ if exc.__cause__ else 'connection error'})"
     if isinstance(exc, openai.APIStatusError):
         return f"{prefix}OpenAI answered {exc.status_code}: {_message(exc)}"
-    return f"{prefix}{type(exc).__name__}: {exc}"
+    return f"{prefix}{type(exc).__name__}: {shorten(str(exc))}"
+
+
+def shorten(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    """Text a server wrote, as one line of at most `limit` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _message(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     text = str(body.get("message") or exc.message)
-    return text.splitlines()[0] if text else f"HTTP {exc.status_code}"
+    return shorten(text.splitlines()[0]) if text.strip() else f"HTTP {exc.status_code}"

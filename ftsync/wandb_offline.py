@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -160,12 +161,13 @@ def offline_runs(wandb_dir: Path) -> list[OfflineRun]:
 
 def upload_command(folders: list[str]) -> str | None:
     """The exact command that uploads these offline runs (`wandb sync` replays a resumed run's
-    folders in start-time order); a glob over their common folder when there are many."""
+    folders in start-time order); a glob over their common folder when there are many. Every path
+    is shell-quoted (the glob stays outside the quotes), so the command is safe to paste."""
     if not folders:
         return None
     if len(folders) <= 5:
-        return "wandb sync " + " ".join(folders)
-    return f"wandb sync {os.path.commonpath(folders)}/offline-run-*"
+        return "wandb sync " + " ".join(shlex.quote(f) for f in folders)
+    return f"wandb sync {shlex.quote(os.path.commonpath(folders) + '/')}offline-run-*"
 
 
 def pending_uploads(wandb_dir: Path) -> list[OfflineRun]:

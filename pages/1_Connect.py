@@ -3,25 +3,35 @@
 import streamlit as st
 
 from ftsync.connection import check_openai, check_wandb
-from ftsync.ui.session import clear_account_caches, forget_keys, inputs, save_inputs, setup_page
+from ftsync.ui.session import endpoint_locked, forget_keys, inputs, save_inputs, setup_page
+from ftsync.ui.text import plain
 
 conn = setup_page("Connect", "🔑")
 st.title("Connect")
 st.caption("Keys stay in this browser session only: never in URLs, files, logs or W&B config. "
            "Leave the OpenAI key empty for the demo workspace.")
 saved = inputs()
+locked = endpoint_locked()  # the operator fixed the endpoint: the team key goes nowhere else
+if note := st.session_state.pop("connect_note", None):
+    st.warning(note)
 
 with st.form("connect"):
     st.subheader("OpenAI")
     key_note = "saved for this session; leave empty to keep it" if saved.get("openai_api_key") else "empty: demo mode"
     openai_key = st.text_input("OpenAI API key", type="password", key="connect_openai_key", help=key_note,
                                placeholder=key_note)
+    endpoint_help = ("Set by this dashboard's operator." if locked else
+                     "Changing the endpoint asks for the key again: a saved key is only sent where it was entered for.")
     c1, c2, c3 = st.columns(3)
-    base_url = c1.text_input("Base URL (optional)", value=saved.get("openai_base_url", ""), key="connect_base_url")
-    org = c2.text_input("Organization (optional)", value=saved.get("openai_organization", ""), key="connect_org")
-    project = c3.text_input("Project (optional)", value=saved.get("openai_project", ""), key="connect_project")
+    base_url = c1.text_input("Base URL (optional)", value=saved.get("openai_base_url", ""), key="connect_base_url",
+                             disabled=locked, help=endpoint_help)
+    org = c2.text_input("Organization (optional)", value=saved.get("openai_organization", ""), key="connect_org",
+                        disabled=locked, help=endpoint_help)
+    project = c3.text_input("Project (optional)", value=saved.get("openai_project", ""), key="connect_project",
+                            disabled=locked, help=endpoint_help)
     a1, a2 = st.columns(2)
-    azure = a1.text_input("Azure OpenAI endpoint (optional)", value=saved.get("azure_endpoint", ""), key="connect_azure")
+    azure = a1.text_input("Azure OpenAI endpoint (optional)", value=saved.get("azure_endpoint", ""), key="connect_azure",
+                          disabled=locked, help=endpoint_help)
     api_version = a2.text_input("Azure API version", value=saved.get("azure_api_version", "2024-10-21"),
                                 key="connect_api_version")
     st.subheader("Weights & Biases")
@@ -34,22 +44,20 @@ with st.form("connect"):
     mode = w3.selectbox("Mode", modes, index=modes.index(saved.get("wandb_mode", "auto")), key="connect_mode",
                         help="auto: online with a key, offline without one")
     if st.form_submit_button("Save", type="primary"):
-        save_inputs({"openai_api_key": openai_key.strip(), "openai_base_url": base_url.strip(),
+        st.session_state["connect_note"] = save_inputs({"openai_api_key": openai_key.strip(), "openai_base_url": base_url.strip(),
                      "openai_organization": org.strip(), "openai_project": project.strip(),
                      "azure_endpoint": azure.strip(), "azure_api_version": api_version.strip(),
                      "wandb_api_key": wandb_key.strip(), "wandb_entity": entity.strip(),
                      "wandb_project": wb_project.strip(), "wandb_mode": mode})
-        clear_account_caches()
         st.rerun()
 
 b1, b2 = st.columns(2)
 if b1.button("Test connection", key="connect_test"):
     for check in (check_openai(conn), check_wandb(conn)):
-        (st.success if check.ok else st.error)(f"{check.service}: {check.message}")
+        (st.success if check.ok else st.error)(plain(f"{check.service}: {check.message}"))
 if b2.button("Forget keys", key="connect_forget"):
     forget_keys()
-    clear_account_caches()
     st.rerun()
 
 st.divider()
-st.markdown(f"**Now connected to:** {conn.openai_label} · {conn.wandb_label}")
+st.markdown(f"**Now connected to:** {plain(conn.openai_label)} · {plain(conn.wandb_label)}")

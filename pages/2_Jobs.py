@@ -6,8 +6,9 @@ import streamlit as st
 from ftsync.background import start_sync
 from ftsync.catalog import job_rows
 from ftsync.sync import SyncOptions
-from ftsync.ui.session import TASKS, clear_account_caches, jobs_or_stop, ledger, load_jobs, setup_page
+from ftsync.ui.session import TASKS, cache_key, jobs_or_stop, ledger, load_jobs, refresh_account_data, setup_page
 from ftsync.ui.tables import filter_jobs, jobs_table
+from ftsync.ui.text import plain
 
 conn = setup_page("Jobs", "📋")
 st.title("Jobs")
@@ -22,12 +23,12 @@ active = any(t.active for t in tasks)
 def start(job_ids: list[str], overwrite: bool, label: str) -> None:
     options = SyncOptions(openai=conn.openai, wandb=conn.wandb, home=conn.home, job_ids=job_ids,
                           overwrite=overwrite, action="dashboard")
-    tasks.append(start_sync(options, label))
+    tasks.append(start_sync(options, label, account=conn.account))
 
 
 @st.fragment(run_every="1s" if active else ("15s" if any_running_job else None))
 def live() -> None:
-    fresh = load_jobs(conn.fingerprint, conn)
+    fresh = load_jobs(cache_key(conn), conn)
     rows = job_rows(fresh, ledger(conn), *conn.wandb.scope, home=conn.home)
     frame = pd.DataFrame([r.to_dict() for r in rows])
     f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 2])
@@ -49,14 +50,14 @@ def live() -> None:
             st.progress(task.fraction, text=f"Syncing {label} · " + ", ".join(
                 f"{j} {s}" for j, s in task.stages.items() if s != "done"))
         elif task.state == "error":
-            st.error(f"{task.label}: {task.error}")
+            st.error(plain(f"{task.label}: {task.error}"))
         else:
             icons = {"synced": "✅", "skipped": "⏭️", "partial": "🟡", "failed": "❌"}
             with st.expander(f"Done: {label}", expanded=task is tasks[-1]):
-                st.markdown("\n".join(f"- {icons.get(o.outcome, '')} `{o.job_id}`: **{o.outcome}** ({o.steps} steps)"
-                                       + (f" · {o.message}" if o.message else "") for o in task.outcomes.values()))
+                st.markdown("\n".join(f"- {icons.get(o.outcome, '')} {plain(o.job_id)}: **{o.outcome}** ({o.steps} steps)"
+                                       + (f" · {plain(o.message)}" if o.message else "") for o in task.outcomes.values()))
     if active and not any(t.active for t in tasks):
-        clear_account_caches()
+        refresh_account_data()
         st.rerun()  # a sync just ended: redraw the page with its outcome
 
 

@@ -5,7 +5,8 @@ import streamlit as st
 from ftsync import metrics_view as mv
 from ftsync.errors import FtsyncError
 from ftsync.ui import charts
-from ftsync.ui.session import jobs_or_stop, load_jobs, load_snapshot, setup_page
+from ftsync.ui.session import cache_key, jobs_or_stop, load_jobs, load_snapshot, setup_page
+from ftsync.ui.text import plain
 
 conn = setup_page("Metrics", "📈")
 st.title("Metrics")
@@ -31,14 +32,14 @@ live = any(jobs[j].get("status") in ("running", "queued", "validating_files") fo
 
 @st.fragment(run_every="10s" if live else None)
 def curves() -> None:
-    current = {j["id"]: j for j in load_jobs(conn.fingerprint, conn)}
+    current = {j["id"]: j for j in load_jobs(cache_key(conn), conn)}
     snaps = {}
     for job_id in selected:
         job = current.get(job_id, jobs[job_id])
         try:
-            snaps[job_id] = load_snapshot(conn.fingerprint, job_id, f"{job.get('status')}:{job.get('finished_at')}", conn)
+            snaps[job_id] = load_snapshot(cache_key(conn), job_id, f"{job.get('status')}:{job.get('finished_at')}", conn)
         except FtsyncError as exc:
-            st.error(f"{job_id}: {exc}")
+            st.error(plain(f"{job_id}: {exc}"))
     if not snaps:
         return
     per_epoch = {j: mv.steps_per_epoch(s.job, mv.planned_total_steps(s.events, s.metrics)) for j, s in snaps.items()}
@@ -60,14 +61,14 @@ def curves() -> None:
     tab_events, tab_ckpt, tab_hyper = st.tabs(["Events", "Checkpoints", "Hyperparameters"])
     with tab_events:
         for job_id, snap in snaps.items():
-            st.markdown(f"**{job_id}**")
+            st.markdown(f"**{plain(job_id)}**")
             frame = mv.events_frame(snap.events)
             if len(frame):
                 st.altair_chart(charts.events_timeline(frame), width="stretch")
             st.dataframe(frame.iloc[::-1], hide_index=True, width="stretch", height=250)
     with tab_ckpt:
         for job_id, snap in snaps.items():
-            st.markdown(f"**{job_id}**")
+            st.markdown(f"**{plain(job_id)}**")
             st.dataframe(mv.checkpoints_frame(snap.checkpoints), hide_index=True, width="stretch")
     with tab_hyper:
         st.dataframe(mv.hyperparameter_table([s.job for s in snaps.values()]), width="stretch")

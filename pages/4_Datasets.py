@@ -8,7 +8,8 @@ import streamlit as st
 from ftsync.datasets import MODELS, histograms, table_frame
 from ftsync.errors import FtsyncError
 from ftsync.ui import charts
-from ftsync.ui.session import inspect_file, inspect_upload, jobs_or_stop, load_files, setup_page
+from ftsync.ui.session import cache_key, inspect_file, inspect_upload, jobs_or_stop, load_files, setup_page
+from ftsync.ui.text import plain
 
 PAGE_SIZE = 50
 
@@ -34,7 +35,7 @@ if source_kind == "A job's file":
     validation_id = job.get("validation_file") if role == "training" else None
     model_default = job.get("model")
 elif source_kind == "A fine-tune file of the account":
-    files = load_files(conn.fingerprint, conn)
+    files = load_files(cache_key(conn), conn)
     if not files:
         st.info("The account has no fine-tune files.")
         st.stop()
@@ -56,9 +57,9 @@ try:
             digest = hashlib.sha256(data).hexdigest()
             source, report = data, inspect_upload(conn.fingerprint, digest, model, data)
         else:
-            source, report = inspect_file(conn.fingerprint, file_id, model, validation_id, conn)
+            source, report = inspect_file(cache_key(conn), file_id, model, validation_id, conn)
 except FtsyncError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     st.stop()
 
 c = st.columns(6)

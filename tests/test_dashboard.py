@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
-from ftsync import connection
 from ftsync.emulator import Emulator
 from ftsync.wandb_offline import offline_runs
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/1_Connect.py", "pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py", "pages/5_History.py"]
-
+from .apptest import PAGES, new_app, shown, texts, wait_for_syncs
 
 @pytest.fixture(autouse=True)
 def _isolated(sync_env, monkeypatch, tmp_path):
-    """Caches are process-global and AppTest sessions share one id: start each test clean; demo data in tmp."""
-    monkeypatch.setattr(connection, "DEMO_ROOT", tmp_path / "demo")
+    """Caches are process-global and AppTest sessions share one id: start each test clean (FTSYNC_HOME in tmp)."""
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
     st.cache_data.clear()
-
-
-def new_app(inputs: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.secrets["ftsync"] = {"wandb_project": "OpenAI-Fine-Tune"}  # non-empty: no real secrets.toml is read
-    if inputs is not None:
-        at.session_state["ftsync_inputs"] = inputs
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "error", "success", "warning") for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.mark.parametrize("page", [None, *PAGES])
@@ -65,11 +45,11 @@ def test_a_bad_key_is_one_clear_message_and_never_shown():
         at = new_app({"openai_api_key": "sk-wrong-key-0123456789", "openai_base_url": emu.base_url})
         at.run()
         assert not at.exception
-        assert [e.value for e in at.error] == [
+        assert [shown(e) for e in at.error] == [
             "OpenAI rejected the API key (401 invalid_api_key); check the key and base URL"]
         at.switch_page("pages/1_Connect.py").run()
         at.button(key="connect_test").click().run()
-        assert any(e.value.startswith("OpenAI: OpenAI rejected the API key") for e in at.error)
+        assert any(shown(e).startswith("OpenAI: OpenAI rejected the API key") for e in at.error)
         assert "sk-wrong-key-0123456789" not in repr(at._tree)
 
 
@@ -85,18 +65,10 @@ def test_connect_saves_keys_in_the_session_only_and_forgets_them():
         assert at.session_state["ftsync_inputs"]["openai_api_key"] == "sk-team"
         assert "Demo mode" not in texts(at)
         at.button(key="connect_test").click().run()
-        assert any(s.value.startswith("OpenAI: connected") for s in at.success)
+        assert any(shown(s).startswith("OpenAI: connected") for s in at.success)
         at.button(key="connect_forget").click().run()
         assert "openai_api_key" not in at.session_state["ftsync_inputs"]
         assert "Demo mode" in texts(at)
-
-
-def _wait_for_syncs(at: AppTest, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while any(t.active for t in at.session_state["ftsync_sync_tasks"]):
-        assert time.monotonic() < deadline, "sync did not finish"
-        time.sleep(0.5)
-        at.run()
 
 
 def test_syncing_from_the_jobs_page_marks_the_job_synced_with_its_metrics(tmp_path):
@@ -109,11 +81,12 @@ def test_syncing_from_the_jobs_page_marks_the_job_synced_with_its_metrics(tmp_pa
     at.multiselect(key="jobs_selected").set_value([job_id]).run()
     at.button(key="jobs_sync_selected").click().run()
     assert not at.exception
-    _wait_for_syncs(at)
+    wait_for_syncs(at)
     at.run()
     table = at.dataframe[0].value.set_index("Job")
     assert table.loc[job_id, "Sync state"] == "synced"
-    runs = [r for r in offline_runs(tmp_path / "demo" / "wandb") if r.run_id == job_id]
+    runs = [r for d in (tmp_path / "wandb" / "ftsync-dashboard" / "demo").iterdir() for r in offline_runs(d)
+            if r.run_id == job_id]
     assert len(runs) == 1 and runs[0].summary["status"] == "succeeded"
     assert len(runs[0].metrics()) > 10 and "train_loss" in runs[0].metrics()[0]
     at.switch_page("pages/5_History.py").run()

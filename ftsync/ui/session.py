@@ -8,28 +8,51 @@ fingerprint (never the key) and receives the connection unhashed (`_conn`).
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import streamlit as st
 
-from ..connection import Connection, build_connection
+from ..connection import ENDPOINT_FIELDS, KEY_ENDPOINT, Connection, build_connection, endpoint_id
 from ..ledger import Ledger
+from ..outbound import OutboundPolicy, policy_from_settings
 
 INPUTS = "ftsync_inputs"  # what the Connect page saved: keys, endpoints, W&B target
 TASKS = "ftsync_sync_tasks"  # background syncs started in this session
+SESSION_TOKEN = "ftsync_session_token"  # names this session's demo folder (random, never shown)
+CACHE_GENERATION = "ftsync_cache_generation"  # bumped to re-read this session's account data
 SECRET_FIELDS = ("openai_api_key", "wandb_api_key")
 DEFAULT_FIELDS = ("openai_base_url", "openai_organization", "openai_project", "azure_endpoint", "azure_api_version",
                   "wandb_entity", "wandb_project", "wandb_mode", *SECRET_FIELDS)
 
 
-def secret_defaults() -> dict[str, Any]:
-    """Team defaults from the `[ftsync]` section of st.secrets (root-level secrets are ignored:
-    Streamlit exports those to os.environ, process-wide)."""
+def secret_section() -> dict[str, Any]:
+    """The `[ftsync]` section of st.secrets (root-level secrets are ignored: Streamlit exports
+    those to os.environ, process-wide)."""
     try:
-        section = st.secrets.get("ftsync", {})
+        return dict(st.secrets.get("ftsync", {}))
     except (FileNotFoundError, KeyError):
         return {}
-    return {k: section[k] for k in DEFAULT_FIELDS if k in section}
+
+
+def secret_defaults() -> dict[str, Any]:
+    """Team defaults from secrets; a team key is bound to the team's configured endpoint."""
+    section = secret_section()
+    values = {k: section[k] for k in DEFAULT_FIELDS if k in section}
+    if values.get("openai_api_key"):
+        values[KEY_ENDPOINT] = endpoint_id(values)
+    return values
+
+
+def endpoint_locked() -> bool:
+    """The operator's `lock_endpoint = true`: visitors cannot change where OpenAI requests go."""
+    return bool(secret_section().get("lock_endpoint", False))
+
+
+def outbound_policy() -> OutboundPolicy:
+    """Where visitors' keys may go: official endpoints, the team's configured one, what the operator allows."""
+    section = secret_section()
+    return policy_from_settings(section, trusted=[section.get("openai_base_url"), section.get("azure_endpoint")])
 
 
 def inputs() -> dict[str, Any]:
@@ -38,21 +61,44 @@ def inputs() -> dict[str, Any]:
     return st.session_state[INPUTS]
 
 
-def save_inputs(values: dict[str, Any]) -> None:
+def save_inputs(values: dict[str, Any]) -> str | None:
+    """Save the Connect form. A key is bound to the endpoint it is saved with: a changed endpoint
+    without a new key drops the saved key (returned: the reason to show). With `lock_endpoint`,
+    endpoint fields keep the team's values whatever was submitted."""
     current = dict(inputs())
+    if endpoint_locked():
+        team = secret_defaults()
+        values = {k: v for k, v in values.items() if k not in ENDPOINT_FIELDS} | {f: team.get(f, "") for f in ENDPOINT_FIELDS}
+    had_key = bool(current.get("openai_api_key"))
     for key, value in values.items():
         if key in SECRET_FIELDS and not value:
-            continue  # an empty password field keeps the saved key
+            continue  # an empty password field keeps the saved key...
         current[key] = value
+    if values.get("openai_api_key"):
+        current[KEY_ENDPOINT] = endpoint_id(current)
+    note = None
+    if had_key and current.get(KEY_ENDPOINT) != endpoint_id(current):  # ...but only for the same endpoint
+        current.pop("openai_api_key", None)
+        current.pop(KEY_ENDPOINT, None)
+        note = "The OpenAI endpoint changed, so the saved key was not kept: enter the key for the new endpoint."
     st.session_state[INPUTS] = current
+    refresh_account_data()
+    return note
 
 
 def forget_keys() -> None:
-    st.session_state[INPUTS] = {k: v for k, v in inputs().items() if k not in SECRET_FIELDS}
+    st.session_state[INPUTS] = {k: v for k, v in inputs().items() if k not in (*SECRET_FIELDS, KEY_ENDPOINT)}
+    refresh_account_data()
+
+
+def session_token() -> str:
+    if SESSION_TOKEN not in st.session_state:
+        st.session_state[SESSION_TOKEN] = secrets.token_hex(16)
+    return st.session_state[SESSION_TOKEN]
 
 
 def connection() -> Connection:
-    return build_connection(inputs())
+    return build_connection(inputs(), policy=outbound_policy(), demo_session=session_token())
 
 
 def setup_page(title: str, icon: str = "🔁") -> Connection:
@@ -67,6 +113,17 @@ def setup_page(title: str, icon: str = "🔁") -> Connection:
             st.success(f"{conn.openai_label}", icon="🔑")
         st.caption(conn.wandb_label)
     return conn
+
+
+def cache_key(conn: Connection) -> str:
+    """The key of this session's cached account data: the account's fingerprint (never the key) and
+    the session's generation, so a refresh here re-reads without emptying other sessions' caches."""
+    return f"{conn.fingerprint}:{st.session_state.get(CACHE_GENERATION, 0)}"
+
+
+def refresh_account_data() -> None:
+    """Re-read this session's jobs, snapshots and files on the next run (other sessions keep theirs)."""
+    st.session_state[CACHE_GENERATION] = st.session_state.get(CACHE_GENERATION, 0) + 1
 
 
 def ledger(conn: Connection) -> Ledger:
@@ -88,11 +145,6 @@ def load_snapshot(fingerprint: str, job_id: str, job_state: str, _conn: Connecti
 
     client = _conn.openai.client()
     return fetch_snapshot(client, retrieve_job(client, job_id), None, log_datasets=False)
-
-
-def clear_account_caches() -> None:
-    load_jobs.clear()
-    load_snapshot.clear()
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
@@ -138,11 +190,12 @@ def inspect_upload(session_fingerprint: str, digest: str, model: str | None, _da
 def jobs_or_stop(conn: Connection) -> list[dict[str, Any]]:
     """The account's jobs, or the one-line reason they cannot be read (and the page stops there)."""
     from ..errors import FtsyncError
+    from .text import plain
 
     try:
-        return load_jobs(conn.fingerprint, conn)
+        return load_jobs(cache_key(conn), conn)
     except FtsyncError as exc:
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         st.page_link("pages/1_Connect.py", label="Check the connection", icon="🔑")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest

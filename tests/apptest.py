@@ -1,0 +1,48 @@
+"""Driving the dashboard headless with Streamlit's AppTest: sessions, secrets, waiting for syncs."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from ftsync import connection
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/1_Connect.py", "pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py", "pages/5_History.py"]
+# The emulators of these tests listen on 127.0.0.1: the operator allows that, as a team would its proxy.
+LOCAL_ALLOWED = {"allowed_endpoints": ["127.0.0.1"], "allow_private_endpoints": True}
+
+
+def new_app(inputs: dict | None = None, secrets: dict[str, Any] | None = None) -> AppTest:
+    """A fresh session; `inputs` as if saved on the Connect page (the key bound to its endpoint)."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    # always non-empty: no real secrets.toml is read
+    at.secrets["ftsync"] = {"wandb_project": "OpenAI-Fine-Tune", **(LOCAL_ALLOWED if secrets is None else secrets)}
+    if inputs is not None:
+        bound = {connection.KEY_ENDPOINT: connection.endpoint_id(inputs)} if inputs.get("openai_api_key") else {}
+        at.session_state["ftsync_inputs"] = inputs | bound
+    return at
+
+
+def shown(element: Any) -> str:
+    """An element's text as the reader sees it (pages escape markup in text from elsewhere)."""
+    return re.sub(r"\\(.)", r"\1", str(element.value))
+
+
+def texts(at: AppTest) -> str:
+    parts = [shown(e) for kind in ("markdown", "caption", "info", "error", "success", "warning", "code")
+             for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def wait_for_syncs(at: AppTest, timeout: float = 120) -> None:
+    """Until every background sync of the session has ended (rerunning the page meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while any(t.active for t in at.session_state["ftsync_sync_tasks"]):
+        assert time.monotonic() < deadline, "background sync did not finish"
+        time.sleep(0.5)
+        at.run()
