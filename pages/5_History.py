@@ -9,6 +9,7 @@ from ftsync.wandb_offline import pending_uploads, upload_command
 
 conn = setup_page("History", "🕘")
 st.title("History")
+st.caption("The syncs of this account (or of this demo session) in this dashboard; other visitors' are not shown.")
 
 book = ledger(conn)
 st.subheader("Sync actions")
@@ -34,6 +35,8 @@ if records:
                                 "steps": r.steps_synced, "W&B": run_link(r), "error": r.error,
                                 "updated": pd.to_datetime(r.updated_at, unit="s", utc=True)} for r in records]),
                  hide_index=True, width="stretch")
+else:
+    st.caption("No job synced yet.")
 
 st.subheader("Offline runs waiting for upload")
 runs = pending_uploads(conn.wandb.run_dir)

@@ -23,9 +23,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    """A fresh `streamlit run app.py`, isolated in `tmp`; returns once /_stcore/health answers ok."""
+def start_server(tmp: Path, secrets: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A fresh `streamlit run app.py`, isolated in `tmp` (with `secrets`, a secrets.toml text, if given);
+    returns once /_stcore/health answers ok."""
     port = _free_port()
+    secrets_file = tmp / "secrets.toml"
+    secrets_file.write_text(secrets or "[ftsync]\n")  # never the developer's own secrets
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_OPENAI_", "WANDB_"))}
     env.update(FTSYNC_HOME=str(tmp / "home"), TMPDIR=str(tmp), WANDB_MODE="offline", WANDB_SILENT="true",
                WANDB_DATA_DIR=str(tmp / "wandb-data"), WANDB_CACHE_DIR=str(tmp / "wandb-cache"),
@@ -33,7 +36,8 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
     log = open(tmp / "streamlit.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+                             "--secrets.files", str(secrets_file)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

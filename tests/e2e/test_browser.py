@@ -34,6 +34,11 @@ def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page)
     expect(page.get_by_text(re.compile(r"sync state: .*1 synced"))).to_be_visible()
     page.screenshot(path=str(SHOTS / "jobs-after-sync.png"), full_page=True)
 
+    page.get_by_test_id("stSidebarNav").get_by_text("History").click()  # a new URL would be a new session
+    wait_for_app(page)
+    expect(page.get_by_text("Sync actions")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+
     page.goto(f"{server}/Metrics?job={job_id}")
     wait_for_app(page)
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible(timeout=30_000)
@@ -45,10 +50,6 @@ def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page)
     expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
     page.screenshot(path=str(SHOTS / "datasets.png"), full_page=True)
 
-    page.goto(f"{server}/History")
-    wait_for_app(page)
-    expect(page.get_by_text("Sync actions")).to_be_visible()
-    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
 
 
 @pytest.mark.parametrize("path,title", [("Connect", "Connect"), ("Jobs", "Jobs"), ("Metrics", "Metrics"),
