@@ -97,3 +97,26 @@ def test_an_unbound_key_is_never_used():
     assert not build_connection(inputs).demo
     assert build_connection(inputs | {"openai_base_url": "http://127.0.0.1:1/v1"}).demo
     assert build_connection({k: v for k, v in inputs.items() if k != KEY_ENDPOINT}).demo
+
+
+def _submit_endpoint_change() -> None:
+    """A Connect submission as a crafted request could send it (endpoint fields included)."""
+    import streamlit as st
+
+    from ftsync.ui.session import save_inputs
+
+    save_inputs({"openai_base_url": st.session_state["attack_url"], "azure_endpoint": st.session_state["attack_url"],
+                 "openai_api_key": ""})
+
+
+def test_a_locked_endpoint_ignores_submitted_endpoint_fields():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_submit_endpoint_change)
+    at.secrets["ftsync"] = {"openai_api_key": TEAM_KEY, "openai_base_url": "https://api.openai.com/v1",
+                            "lock_endpoint": True}
+    at.session_state["attack_url"] = "http://127.0.0.1:9/v1"
+    at.run()
+    saved = at.session_state["ftsync_inputs"]
+    assert saved["openai_base_url"] == "https://api.openai.com/v1" and not saved.get("azure_endpoint")
+    assert saved["openai_api_key"] == TEAM_KEY  # the team key stays, for the team's endpoint

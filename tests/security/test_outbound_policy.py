@@ -85,3 +85,23 @@ def test_a_redirect_to_a_refused_address_is_not_followed():
             settings.client().fine_tuning.jobs.list()
         assert len(team.requests) == 1 and target.requests == []
         assert "not allowed" in describe_openai_error(caught.value)
+
+
+def test_the_dashboard_refuses_a_visitors_loopback_endpoint_by_default(sync_env):
+    """No operator settings: a visitor's Base URL at 127.0.0.1 is refused on every page, unsent."""
+    import streamlit as st
+
+    from ..apptest import new_app, shown
+
+    st.cache_data.clear()
+    with Recorder("127.0.0.1") as target:
+        at = new_app({"openai_api_key": "sk-visitor-secret", "openai_base_url": target.base_url}, secrets={})
+        at.run()
+        assert [shown(e) for e in at.error] and "is not allowed here" in shown(at.error[0])
+        for page in ("pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py"):
+            at.switch_page(page).run()
+            assert not at.exception and "is not allowed here" in shown(at.error[0])
+        at.switch_page("pages/1_Connect.py").run()
+        at.button(key="connect_test").click().run()
+        assert any("is not allowed here" in shown(e) for e in at.error)
+        assert target.requests == []
