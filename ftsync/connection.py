@@ -152,20 +152,22 @@ def check_openai(conn: Connection) -> Check:
 
 
 def check_wandb(conn: Connection) -> Check:
+    """Offline needs nothing; online, the key is verified with the W&B server it belongs to, and a
+    rejected key, a malformed one and an unreachable server are told apart."""
     if conn.wandb.offline:
-        return Check("W&B", True, "offline: runs are kept on this server; the History page gives the "
+        reason = "no W&B key of your own" if not conn.wandb.api_key else "offline mode chosen"
+        return Check("W&B", True, f"offline ({reason}): runs are kept on this server; the History page gives the "
                                   "`wandb sync` command that uploads them")
-    try:
-        import wandb
+    from .errors import FtsyncError
+    from .wandb_remote import wandb_api
 
-        api = wandb.Api(api_key=conn.wandb.api_key, timeout=15,
-                        overrides={"base_url": conn.wandb.base_url} if conn.wandb.base_url else {})
-        viewer = api.viewer
-        name = getattr(viewer, "username", None) or getattr(viewer, "entity", None) or "your account"
-        return Check("W&B", True, f"connected as {name}")
+    try:
+        viewer = wandb_api(conn.wandb, timeout=15).viewer
+    except FtsyncError as exc:
+        return Check("W&B", False, str(exc))
     except Exception as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if conn.wandb.api_key:
-            text = text.replace(conn.wandb.api_key, "***")
-        reason = "W&B rejected the API key" if "401" in text or "unauthorized" in text.lower() else "cannot reach W&B"
-        return Check("W&B", False, f"{reason} ({text[:120]})")
+        from .errors import describe_wandb_error
+
+        return Check("W&B", False, describe_wandb_error(exc, conn.wandb.host, conn.wandb.api_key)[1])
+    name = getattr(viewer, "username", None) or getattr(viewer, "entity", None) or "your account"
+    return Check("W&B", True, f"connected to {conn.wandb.host} as {name}")

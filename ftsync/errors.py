@@ -62,6 +62,24 @@ def describe_openai_error(exc: BaseException, what: str = "") -> str:
     return f"{prefix}{type(exc).__name__}: {shorten(str(exc))}"
 
 
+def describe_wandb_error(exc: BaseException, host: str, key: str | None = None) -> tuple[str, str]:
+    """(kind, one line) for a wandb error: kind is "malformed" (the key's format), "rejected" (the server
+    refused it), "unreachable" (no answer) or "error". wandb 0.31 puts no status code in these texts."""
+    text = shorten(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    if key:
+        text = text.replace(key, "***")
+    lower = text.lower()
+    if "characters" in lower and "api key" in lower or "invalid api key format" in lower:
+        return "malformed", f"the W&B API key is malformed ({text})"
+    if any(s in lower for s in ("not logged in", "401", "unauthorized", "invalid api key", "permission denied",
+                                "403")):
+        return "rejected", f"W&B at {host} rejected the API key; check the key (wandb.ai/authorize) and the server"
+    if any(s in lower for s in ("failed to execute api request", "connection", "timed out", "timeout",
+                                "did not respond", "unreachable", "name resolution", "max retries")):
+        return "unreachable", f"cannot reach W&B at {host} ({text})"
+    return "error", f"W&B at {host}: {text}"
+
+
 def shorten(text: str, limit: int = MAX_SERVER_TEXT) -> str:
     """Text a server wrote, as one line of at most `limit` characters."""
     line = " ".join(text.split())

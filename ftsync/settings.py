@@ -23,6 +23,7 @@ from .limits import DEFAULT_LIMITS, Limits
 EndpointPolicy = Callable[[str], None]
 
 DEFAULT_PROJECT = "OpenAI-Fine-Tune"
+DEFAULT_WANDB_URL = "https://api.wandb.ai"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
@@ -100,6 +101,23 @@ class OpenAISettings:
                       project=self.project, max_retries=self.max_retries, timeout=self.timeout, http_client=http)
 
 
+def login_key(base_url: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The key `wandb login` saved for this server (netrc: `$NETRC` or ~/.netrc), if any."""
+    import netrc
+    from urllib.parse import urlsplit
+
+    env = os.environ if env is None else env
+    path = Path(env.get("NETRC") or Path.home() / ".netrc").expanduser()
+    host = urlsplit(base_url).hostname
+    if not host or not path.is_file():
+        return None
+    try:
+        entry = netrc.netrc(str(path)).authenticators(host)
+    except (netrc.NetrcParseError, OSError):
+        return None
+    return entry[2] if entry and entry[2] else None
+
+
 @dataclass(frozen=True)
 class WandbSettings:
     """Where runs go. mode "auto": online with a key, offline without one or with WANDB_MODE=offline."""
@@ -113,14 +131,17 @@ class WandbSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "WandbSettings":
+        """The CLI's and Python API's settings: as wandb itself finds them, `WANDB_API_KEY` first,
+        then the `wandb login` entry for the server in netrc."""
         env = os.environ if env is None else env
+        base_url = env.get("WANDB_BASE_URL")
         values: dict[str, object] = {
-            "api_key": env.get("WANDB_API_KEY"),
+            "api_key": env.get("WANDB_API_KEY") or login_key(base_url or DEFAULT_WANDB_URL, env),
             "entity": env.get("WANDB_ENTITY"),
             "project": env.get("WANDB_PROJECT") or DEFAULT_PROJECT,
             "mode": env.get("WANDB_MODE") or "auto",
             "dir": Path(env["WANDB_DIR"]) if env.get("WANDB_DIR") else None,
-            "base_url": env.get("WANDB_BASE_URL"),
+            "base_url": base_url,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
@@ -132,6 +153,11 @@ class WandbSettings:
         if self.mode == "online":
             return False
         return not self.api_key
+
+    @property
+    def host(self) -> str:
+        """The W&B server, always explicit: wandb would otherwise use whatever server the process last used."""
+        return (self.base_url or DEFAULT_WANDB_URL).rstrip("/")
 
     @property
     def run_dir(self) -> Path:

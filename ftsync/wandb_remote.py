@@ -9,21 +9,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import SinkError
+from .errors import AuthError, SinkError, describe_wandb_error
 from .settings import WandbSettings
 
 
-def project_runs(settings: WandbSettings) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """(run id, summary, run path) of every run in the project; needs an online key."""
+def wandb_api(settings: WandbSettings, timeout: int = 30) -> Any:
+    """A `wandb.Api` for these credentials and this server only (both explicit, never the process's).
+    A refused or malformed key raises AuthError; anything else SinkError, each in one line."""
     import wandb
 
-    api = wandb.Api(api_key=settings.api_key, timeout=30,
-                    overrides={"base_url": settings.base_url} if settings.base_url else {})
+    try:
+        return wandb.Api(api_key=settings.api_key, timeout=timeout, overrides={"base_url": settings.host})
+    except Exception as exc:  # wandb raises its own AuthenticationError, with no status code
+        kind, line = describe_wandb_error(exc, settings.host, settings.api_key)
+        raise (AuthError if kind in ("rejected", "malformed") else SinkError)(line) from None
+
+
+def project_runs(settings: WandbSettings) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(run id, summary, run path) of every run in the project; needs an online key. Summaries come
+    with the listing (`lazy=False`), not one query per run."""
+    api = wandb_api(settings)
     path = f"{settings.entity}/{settings.project}" if settings.entity else settings.project
     try:
-        for run in api.runs(path, per_page=500):
-            yield run.id, dict(run.summary._json_dict), "/".join(run.path)
+        for run in api.runs(path, per_page=500, lazy=False):
+            yield run.id, dict(run.summary_metrics or {}), "/".join(run.path)
     except Exception as exc:  # a missing project is simply empty; anything else is said in one line
-        if "not found" in str(exc).lower() or "could not find project" in str(exc).lower():
+        text = str(exc).lower()
+        if "not found" in text or "could not find project" in text:
             return
-        raise SinkError(f"cannot list runs of W&B project {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        kind, line = describe_wandb_error(exc, settings.host, settings.api_key)
+        raise (AuthError if kind in ("rejected", "malformed") else SinkError)(
+            f"cannot list runs of W&B project {path}: {line}") from None

@@ -33,12 +33,13 @@ def client(demo: Emulator) -> OpenAI:
 def sync_env(monkeypatch, tmp_path):
     """A clean world for a sync: ledger, W&B offline folder and W&B's own caches in tmp_path, no keys."""
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_ENDPOINT",
-                "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT"):
+                "AZURE_OPENAI_API_KEY", "OPENAI_API_VERSION", "WANDB_API_KEY", "WANDB_ENTITY", "WANDB_PROJECT", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     paths = {name: tmp_path / name for name in ("home", "wandb", "wandb-data", "wandb-cache", "wandb-config")}
     for p in paths.values():
         p.mkdir()
     monkeypatch.setenv("FTSYNC_HOME", str(paths["home"]))
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))  # never the developer's own `wandb login`
     monkeypatch.setenv("WANDB_DIR", str(paths["wandb"]))
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
