@@ -11,7 +11,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,24 +77,40 @@ class Ledger:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
+        except OSError as exc:
+            raise ConfigError(f"cannot create {self.path.parent} for the sync ledger ({exc.strerror}); "
+                              "set FTSYNC_HOME to a writable folder") from None
+        try:
+            with closing(self._open()) as db:
+                db.execute("PRAGMA journal_mode=WAL")  # once per file: readers then run beside a writer
                 migrate(db)
+                check_schema(db)
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"the sync ledger {self.path} is unreadable ({exc}); move it aside to start afresh") from None
+            raise ConfigError(ledger_problem(self.path, exc)) from None
 
     @classmethod
     def in_home(cls, home: Path) -> "Ledger":
         return cls(Path(home) / "ledger.sqlite3")
 
+    def _open(self) -> sqlite3.Connection:
+        # autocommit; writes take an explicit BEGIN IMMEDIATE (see _connect), so concurrent
+        # processes queue on SQLite's busy timeout instead of failing halfway
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        return db
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # a short connection per operation: safe from any thread, and WAL lets readers run beside a writer
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
+        """A short connection per operation, in one transaction: safe from any thread and process."""
+        db = self._open()
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            with db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         finally:
             db.close()
 
@@ -169,17 +185,69 @@ class Ledger:
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations this ledger has not seen; returns their names."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    applied = []
-    for name, sql in MIGRATIONS:
-        if name in done:
-            continue
-        db.executescript(sql) if ";" in sql else db.execute(sql)
-        db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
-        applied.append(name)
+    """Apply the migrations this ledger has not seen, in one exclusive transaction (two processes
+    creating the same fresh ledger: the second waits, then finds them applied); returns their names."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+        applied = []
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            for statement in _statements(sql):
+                db.execute(statement)
+            db.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+            applied.append(name)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
     return applied
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """The statements of a script (SQLite's own parser decides where each ends: comments may hold ';')."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer
+            buffer = ""
+    if buffer.strip():
+        yield buffer
+
+
+SCHEMA = {"syncs": {"entity", "project", "job_id", "state", "job_status", "fingerprint", "run_path", "offline",
+                    "steps_synced", "artifacts", "error", "first_synced_at", "updated_at"},
+          "history": {"id", "at", "entity", "project", "job_id", "action", "outcome", "message", "run_path", "offline"}}
+
+
+def check_schema(db: sqlite3.Connection) -> None:
+    """A ledger whose tables lack columns (written by something else) is refused up front, not midway."""
+    for table, columns in SCHEMA.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        missing = sorted(columns - have)
+        if missing:
+            raise sqlite3.DatabaseError(f"table {table} lacks {', '.join(missing)}")
+
+
+def ledger_problem(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """One line saying what is wrong with the ledger file and what to do, never advising to discard
+    a ledger that is only busy or read-only."""
+    text = str(exc)
+    lower = text.lower()
+    if "readonly" in lower or "read-only" in lower or "unable to open" in lower or "access permission" in lower:
+        return f"the sync ledger {path} cannot be written ({text}); make its folder writable or set FTSYNC_HOME"
+    if "locked" in lower or "busy" in lower:
+        return f"the sync ledger {path} is busy: another ftsync holds it ({text}); try again when it is done"
+    if "disk" in lower and "full" in lower:
+        return f"the disk holding the sync ledger {path} is full; free space and sync again (nothing was lost)"
+    if "lacks" in lower:
+        return (f"{path} is not an ftsync ledger of a known version ({text}); point FTSYNC_HOME at another "
+                "folder, or move this file aside if you know it is not needed")
+    return (f"the sync ledger {path} is damaged ({text}); restore it from a backup, or move it aside to start "
+            "afresh (W&B itself still knows what was synced online)")
 
 
 def _record(row: sqlite3.Row) -> SyncRecord:

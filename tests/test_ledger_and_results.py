@@ -39,7 +39,7 @@ def test_an_old_ledger_is_upgraded_in_place(tmp_path):
 def test_a_corrupt_ledger_is_one_clear_error(tmp_path):
     path = tmp_path / "ledger.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ConfigError, match="unreadable"):
+    with pytest.raises(ConfigError, match="is damaged"):
         Ledger(path)
 
 
