@@ -36,15 +36,15 @@ class JobRow:
         return asdict(self)
 
 
-def run_link(record: SyncRecord | None) -> str | None:
-    """A browser link for an online run, the local folder for an offline one."""
+def run_link(record: SyncRecord | None, app_url: str | None = None) -> str | None:
+    """A browser link for an online run (under the W&B app of its server), the local folder for an offline one."""
     if record is None or not record.run_path:
         return None
     if record.offline:
         return record.run_path
     parts = record.run_path.split("/")
-    if len(parts) == 3:
-        return f"https://wandb.ai/{parts[0]}/{parts[1]}/runs/{parts[2]}"
+    if len(parts) == 3 and app_url:
+        return f"{app_url.rstrip('/')}/{parts[0]}/{parts[1]}/runs/{parts[2]}"
     return record.run_path
 
 
@@ -59,7 +59,7 @@ def sync_state(job: dict[str, Any], record: SyncRecord | None, syncing: bool) ->
 
 
 def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: str,
-             home: Path | None = None) -> list[JobRow]:
+             home: Path | None = None, app_url: str | None = None) -> list[JobRow]:
     records = ledger.records(entity, project)
     rows = []
     for job in jobs:
@@ -73,7 +73,7 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             duration_seconds=(finished - created) if created and finished else None,
             trained_tokens=job.get("trained_tokens"), fine_tuned_model=job.get("fine_tuned_model"),
             n_epochs=hyperparameters_of(job).get("n_epochs"), sync_state=sync_state(job, record, syncing),
-            synced_steps=record.steps_synced if record else 0, run_link=run_link(record),
+            synced_steps=record.steps_synced if record else 0, run_link=run_link(record, app_url),
             sync_error=record.error if record else None))
     return rows
 

@@ -73,8 +73,8 @@ def describe_wandb_error(exc: BaseException, host: str, key: str | None = None) 
         return "malformed", f"the W&B API key is malformed ({text})"
     if any(s in lower for s in ("not logged in", "401", "unauthorized", "invalid api key", "permission denied",
                                 "403")):
-        return "rejected", f"W&B at {host} rejected the API key; check the key (wandb.ai/authorize) and the server"
-    if any(s in lower for s in ("failed to execute api request", "connection", "timed out", "timeout",
+        return "rejected", f"W&B at {host} rejected the API key; check the key and the server URL"
+    if any(s in lower for s in ("failed to execute api request", "connection", "timed out", "timeout", "giving up",
                                 "did not respond", "unreachable", "name resolution", "max retries")):
         return "unreachable", f"cannot reach W&B at {host} ({text})"
     return "error", f"W&B at {host}: {text}"

@@ -7,6 +7,7 @@ are kept out of `repr()` and exposed to caches only as a fingerprint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Mapping
@@ -23,7 +24,7 @@ from .limits import DEFAULT_LIMITS, Limits
 EndpointPolicy = Callable[[str], None]
 
 DEFAULT_PROJECT = "OpenAI-Fine-Tune"
-DEFAULT_WANDB_URL = "https://api.wandb.ai"
+DEFAULT_WANDB_URL = "https://api.forge.coreweave.com"  # wandb 0.31's own default server (W&B's cloud)
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 
 
@@ -101,6 +102,13 @@ class OpenAISettings:
                       project=self.project, max_retries=self.max_retries, timeout=self.timeout, http_client=http)
 
 
+@functools.lru_cache(maxsize=64)  # the URL only: no key, no user data
+def app_url(base_url: str) -> str:
+    import wandb
+
+    return str(wandb.Settings(base_url=base_url).app_url).rstrip("/")
+
+
 def login_key(base_url: str, env: Mapping[str, str] | None = None) -> str | None:
     """The key `wandb login` saved for this server (netrc: `$NETRC` or ~/.netrc), if any."""
     import netrc
@@ -158,6 +166,16 @@ class WandbSettings:
     def host(self) -> str:
         """The W&B server, always explicit: wandb would otherwise use whatever server the process last used."""
         return (self.base_url or DEFAULT_WANDB_URL).rstrip("/")
+
+    @property
+    def app_url(self) -> str:
+        """The W&B web app for this server, as wandb itself derives it (run pages live under it)."""
+        return app_url(self.host)
+
+    def run_url(self, run_path: str) -> str:
+        """The web page of an online run, from its `entity/project/run_id` path."""
+        entity, project, run_id = run_path.split("/")
+        return f"{self.app_url}/{entity}/{project}/runs/{run_id}"
 
     @property
     def run_dir(self) -> Path:

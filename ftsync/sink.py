@@ -23,6 +23,7 @@ from .errors import ConfigError, SinkError
 from .ledger import SyncRecord
 from .settings import WandbSettings
 from .snapshot import DatasetRef, JobSnapshot, hyperparameters_of
+from .wandb_session import explicit_credentials
 
 RESERVED_INIT_KWARGS = ("id", "name", "project", "entity", "job_type", "reinit", "resume")
 DATASET_TYPES = {"train": "training_files", "valid": "validation_files"}
@@ -136,15 +137,17 @@ class _RunWriter:
         ws = self.opts.wandb
         kwargs = dict(self.opts.init_kwargs)
         check_init_kwargs(kwargs)
-        settings = wandb.Settings(silent=True, console="off", x_disable_stats=True, mode="offline" if ws.offline else "online",
-                                  **({"api_key": ws.api_key} if ws.api_key and not ws.offline else {}),
-                                  **({"base_url": ws.base_url} if ws.base_url else {}))
+        # credentials and server always explicit for online runs: never the process's (another user's)
+        online = {} if ws.offline else {"api_key": ws.api_key, "base_url": ws.host}
+        settings = wandb.Settings(silent=True, console="off", x_disable_stats=True,
+                                  mode="offline" if ws.offline else "online", **online)
         kwargs["tags"] = run_tags(self.snap, kwargs.get("tags"))
         if ws.dir:
             Path(ws.dir).mkdir(parents=True, exist_ok=True)
-        self.run = wandb.init(project=ws.project, entity=ws.entity, id=self.snap.id, name=self.snap.id,
-                              job_type="fine-tune", dir=str(ws.dir) if ws.dir else None, reinit="create_new",
-                              resume="allow" if self.resuming else None, settings=settings, **kwargs)
+        with explicit_credentials(active=not ws.offline):
+            self.run = wandb.init(project=ws.project, entity=ws.entity, id=self.snap.id, name=self.snap.id,
+                                  job_type="fine-tune", dir=str(ws.dir) if ws.dir else None, reinit="create_new",
+                                  resume="allow" if self.resuming else None, settings=settings, **kwargs)
 
     def log_history(self) -> int:
         last = self.start_step

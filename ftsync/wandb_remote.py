@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import AuthError, SinkError, describe_wandb_error
 from .settings import WandbSettings
+from .wandb_session import explicit_credentials
 
 
 def wandb_api(settings: WandbSettings, timeout: int = 30) -> Any:
@@ -19,7 +20,8 @@ def wandb_api(settings: WandbSettings, timeout: int = 30) -> Any:
     import wandb
 
     try:
-        return wandb.Api(api_key=settings.api_key, timeout=timeout, overrides={"base_url": settings.host})
+        with explicit_credentials():
+            return wandb.Api(api_key=settings.api_key, timeout=timeout, overrides={"base_url": settings.host})
     except Exception as exc:  # wandb raises its own AuthenticationError, with no status code
         kind, line = describe_wandb_error(exc, settings.host, settings.api_key)
         raise (AuthError if kind in ("rejected", "malformed") else SinkError)(line) from None

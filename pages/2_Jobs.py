@@ -29,7 +29,7 @@ def start(job_ids: list[str], overwrite: bool, label: str) -> None:
 @st.fragment(run_every="1s" if active else ("15s" if any_running_job else None))
 def live() -> None:
     fresh = load_jobs(cache_key(conn), conn)
-    rows = job_rows(fresh, ledger(conn), *conn.wandb.scope, home=conn.home)
+    rows = job_rows(fresh, ledger(conn), *conn.wandb.scope, home=conn.home, app_url=conn.wandb.app_url)
     frame = pd.DataFrame([r.to_dict() for r in rows])
     f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 2])
     chosen = {

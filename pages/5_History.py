@@ -32,7 +32,7 @@ st.subheader("Per job")
 records = book.all_records()
 if records:
     st.dataframe(pd.DataFrame([{"job": r.job_id, "project": r.project, "state": r.state, "job status": r.job_status,
-                                "steps": r.steps_synced, "W&B": run_link(r), "error": r.error,
+                                "steps": r.steps_synced, "W&B": run_link(r, conn.wandb.app_url), "error": r.error,
                                 "updated": pd.to_datetime(r.updated_at, unit="s", utc=True)} for r in records]),
                  hide_index=True, width="stretch")
 else:

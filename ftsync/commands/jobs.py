@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = list_jobs(client)
         wb = wandb_settings(args)
         home = ftsync_home()
-        rows = job_rows(jobs, Ledger.in_home(home), *wb.scope, home=home)
+        rows = job_rows(jobs, Ledger.in_home(home), *wb.scope, home=home, app_url=None if wb.offline else wb.app_url)
     except FtsyncError as exc:
         print(f"ftsync jobs: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -57,4 +57,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(report.outcomes)} jobs: {counts or 'nothing to do'} in {report.seconds:.1f}s")
     if report.upload_command:
         print(f"W&B offline: upload these runs later with:\n  {report.upload_command}")
+    elif not report.offline:
+        print_online_runs(report, options.wandb)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def print_online_runs(report, wandb) -> None:  # noqa: ANN001 - SyncReport, WandbSettings
+    """Where the online runs are: each run's page, or the project's when there are many."""
+    paths = [o.run_path for o in report.outcomes if o.run_path and o.outcome in ("synced", "partial")]
+    if not paths:
+        return
+    if len(paths) <= 10:
+        print("W&B online:\n" + "\n".join(f"  {wandb.run_url(p)}" for p in paths))
+    else:
+        entity, project, _ = paths[0].split("/")
+        print(f"W&B online: {len(paths)} runs in {wandb.app_url}/{entity}/{project}")
