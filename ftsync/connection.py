@@ -126,10 +126,11 @@ def build_connection(inputs: Mapping[str, Any], *, policy: OutboundPolicy | None
                             project=(inputs.get("openai_project") or "").strip() or None,
                             azure_endpoint=azure, api_version=(inputs.get("azure_api_version") or "").strip() or None,
                             max_retries=2, timeout=60, policy=policy)
-    scope = f"accounts/{fingerprint(openai.fingerprint, wandb_key)}"
+    scope = f"accounts/{fingerprint(openai.fingerprint, wandb_key, inputs.get('wandb_base_url'))}"
     home, runs = dashboard_dirs(scope)
     wandb = WandbSettings(api_key=wandb_key, entity=entity, project=project,
-                          mode="offline" if mode == "offline" or not wandb_key else "online", dir=runs)
+                          mode="offline" if mode == "offline" or not wandb_key else "online", dir=runs,
+                          base_url=(inputs.get("wandb_base_url") or "").strip() or None)  # the operator's, from secrets
     return Connection(openai=openai, wandb=wandb, home=home, account=scope)
 
 

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from ftsync.connection import check_openai, check_wandb
-from ftsync.ui.session import endpoint_locked, forget_keys, inputs, save_inputs, setup_page
+from ftsync.ui.session import endpoint_locked, forget_keys, inputs, last_checks, save_inputs, setup_page, verify
 from ftsync.ui.text import plain
 
 conn = setup_page("Connect", "🔑")
@@ -49,12 +48,14 @@ with st.form("connect"):
                      "azure_endpoint": azure.strip(), "azure_api_version": api_version.strip(),
                      "wandb_api_key": wandb_key.strip(), "wandb_entity": entity.strip(),
                      "wandb_project": wb_project.strip(), "wandb_mode": mode})
+        verify()  # both keys checked as they are saved: a rejected key is never shown as connected
         st.rerun()
 
 b1, b2 = st.columns(2)
 if b1.button("Test connection", key="connect_test"):
-    for check in (check_openai(conn), check_wandb(conn)):
-        (st.success if check.ok else st.error)(plain(f"{check.service}: {check.message}"))
+    verify()
+for check in last_checks(conn):
+    (st.success if check.ok else st.error)(plain(f"{check.service}: {check.message}"))
 if b2.button("Forget keys", key="connect_forget"):
     forget_keys()
     st.rerun()

@@ -13,17 +13,19 @@ from typing import Any
 
 import streamlit as st
 
-from ..connection import ENDPOINT_FIELDS, KEY_ENDPOINT, Connection, build_connection, endpoint_id
+from ..connection import (ENDPOINT_FIELDS, KEY_ENDPOINT, Check, Connection, build_connection, check_openai,
+                          check_wandb, endpoint_id)
 from ..ledger import Ledger
 from ..outbound import OutboundPolicy, policy_from_settings
 
 INPUTS = "ftsync_inputs"  # what the Connect page saved: keys, endpoints, W&B target
 TASKS = "ftsync_sync_tasks"  # background syncs started in this session
+CHECKS = "ftsync_connection_checks"  # (connection fingerprint, [Check]) of the last verification
 SESSION_TOKEN = "ftsync_session_token"  # names this session's demo folder (random, never shown)
 CACHE_GENERATION = "ftsync_cache_generation"  # bumped to re-read this session's account data
 SECRET_FIELDS = ("openai_api_key", "wandb_api_key")
 DEFAULT_FIELDS = ("openai_base_url", "openai_organization", "openai_project", "azure_endpoint", "azure_api_version",
-                  "wandb_entity", "wandb_project", "wandb_mode", *SECRET_FIELDS)
+                  "wandb_entity", "wandb_project", "wandb_mode", "wandb_base_url", *SECRET_FIELDS)
 
 
 def secret_section() -> dict[str, Any]:
@@ -101,17 +103,39 @@ def connection() -> Connection:
     return build_connection(inputs(), policy=outbound_policy(), demo_session=session_token())
 
 
+def verify() -> list[Check]:
+    """Check both keys of the current connection now; the outcome is kept for this connection only."""
+    conn = connection()
+    checks = [check_openai(conn), check_wandb(conn)]
+    st.session_state[CHECKS] = (conn.fingerprint, checks)
+    return checks
+
+
+def last_checks(conn: Connection) -> list[Check]:
+    """The last verification of exactly this connection (none after keys or endpoints changed)."""
+    fingerprint, checks = st.session_state.get(CHECKS, ("", []))
+    return checks if fingerprint == conn.fingerprint else []
+
+
 def setup_page(title: str, icon: str = "🔁") -> Connection:
+    from .text import plain
+
     st.set_page_config(page_title=f"{title} · ftsync", page_icon=icon, layout="wide")
     conn = connection()
     st.session_state.setdefault(TASKS, [])
+    failed = [c for c in last_checks(conn) if not c.ok]
     with st.sidebar:
         if conn.demo:
             st.info("**Demo mode**: no OpenAI key, so this is the built-in demo workspace, "
                     "synced to W&B offline. Enter keys on the Connect page to use your account.", icon="🧪")
+        elif any(c.service == "OpenAI" for c in failed):
+            st.error(plain(f"{conn.openai_label}: not connected"), icon="⚠️")
         else:
-            st.success(f"{conn.openai_label}", icon="🔑")
-        st.caption(conn.wandb_label)
+            st.success(plain(conn.openai_label), icon="🔑")
+        if any(c.service == "W&B" for c in failed):
+            st.error(plain(f"{conn.wandb_label}: not connected"), icon="⚠️")
+        else:
+            st.caption(plain(conn.wandb_label))
     return conn
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def cli(env_extra: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}  # a wandb-core of its own
+    env = {k: v for k, v in os.environ.items() if k not in ("WANDB_SERVICE", "WANDB_API_KEY")}  # own wandb-core
     env.update(env_extra)
     return subprocess.run([sys.executable, "-m", "ftsync.cli", "sync", *args], env=env, capture_output=True,
                           text=True, timeout=timeout)
@@ -221,3 +221,15 @@ def test_two_users_in_one_process_reach_only_their_own_server(online_env, demo, 
             if path.is_file() and path.stat().st_size < 50_000_000:
                 data = path.read_bytes()
                 assert KEY.encode() not in data and OTHER_KEY.encode() not in data, path
+
+
+def test_the_cli_uses_the_wandb_login_of_the_server(online_env, backend, demo, tmp_path):
+    """No WANDB_API_KEY: the key `wandb login` saved for this server (netrc) is used, as wandb itself would."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1\n  login user\n  password {KEY}\n")
+    netrc.chmod(0o600)
+    env = online(backend, demo) | {"NETRC": str(netrc)}
+    del env["WANDB_API_KEY"]
+    done = cli(env, "-n", "1")
+    assert done.returncode == 0, done.stderr
+    assert "W&B online" in done.stdout and backend.keys_used() == {KEY}
