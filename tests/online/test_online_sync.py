@@ -115,6 +115,8 @@ def test_a_fresh_machine_logs_nothing_wandb_already_holds(online_env, backend, d
     rewritten = {r.path.split("/")[4] for r in writes if "file_stream" in r.path}
     assert not rewritten & set(finished)
     assert "skipped" in again.stdout
+    operations = [r.operation for r in backend.requests[before:]]
+    assert "Runs" in operations and "Run" not in operations  # summaries come with the listing (lazy=False)
 
 
 def test_the_demo_workspace_online_through_wandb_logger(online_env, backend, demo, monkeypatch):
