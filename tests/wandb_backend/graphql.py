@@ -206,7 +206,7 @@ def create_run_files(ctx: Context, v: dict[str, Any]) -> dict[str, Any]:
 def _run_node(ctx: Context, run: RunRecord) -> dict[str, Any]:
     """A run as `Runs`/`Run` select it (both the full and the lightweight fragment)."""
     last_step = run.history_rows()[-1].get("_step", len(run.history) - 1) if run.history else -1
-    return {
+    node = {
         "id": run.storage_id, "name": run.run_id, "displayName": run.display_name or run.run_id,
         "projectId": ctx.state.project_internal_id(run.entity, run.project), "sweepName": None,
         "state": run.state, "config": json.dumps(run.config), "group": run.group, "jobType": run.job_type,
@@ -216,6 +216,9 @@ def _run_node(ctx: Context, run: RunRecord) -> dict[str, Any]:
         "user": {"name": run.entity, "username": run.entity},
         "historyKeys": {"lastStep": last_step, "keys": {}},
     }
+    # only the fields the query selects, as a GraphQL server answers: wandb's lazy fragment leaves out
+    # summaryMetrics and config, and reads them later with one `Run` query per run
+    return {k: v for k, v in node.items() if re.search(rf"\b{k}\b", ctx.query)} if ctx.query else node
 
 
 def _project_run(ctx: Context, v: dict[str, Any]) -> tuple[bool, RunRecord | None]:
