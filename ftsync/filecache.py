@@ -10,13 +10,25 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import IO, Any
 
 import openai
 
-from .errors import SourceError, describe_openai_error
+from .errors import FtsyncError, LimitExceeded, SourceError, describe_openai_error
+from .ids import shown, valid_file_id
+from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .locks import file_lock
 
-CHUNK = 1 << 20
+
+def allowed_size(file_id: str, size: Any, limits: Limits) -> int:
+    """The size OpenAI lists for a file, if it may be downloaded: a server that lists none, or a
+    wrong one, is refused before a byte is read, as is a file over limits.file_bytes."""
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise SourceError(f"file {file_id}: the server lists no usable size ({repr(size)[:40]}); not downloaded")
+    if size > limits.file_bytes:
+        raise LimitExceeded(f"file {file_id}: {human_bytes(size)} is more than {human_bytes(limits.file_bytes)} "
+                            "(limits.file_bytes); not downloaded")
+    return size
 
 
 class FileCache:
@@ -26,16 +38,20 @@ class FileCache:
         self.key_fingerprint = key_fingerprint
 
     def path(self, file_id: str) -> Path:
-        if not file_id or "/" in file_id or file_id.startswith("."):
-            raise SourceError(f"not a file id: {file_id!r}")
+        if not valid_file_id(file_id):  # it becomes a file name: letters and digits only
+            raise SourceError(f"not a file id: {shown(file_id)}")
         return self.root / file_id
 
-    def fetch(self, client: openai.OpenAI, file_id: str, expected_size: int | None = None) -> Path:
+    def fetch(self, client: openai.OpenAI, file_id: str, expected_size: Any = None, *,
+              limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None) -> Path:
         """The local path of `file_id`, downloading it (streamed, atomically) if needed.
 
-        A download whose size differs from the file's `bytes` is refused, not cached.
+        `expected_size` is the file's `bytes` as OpenAI lists it: without a usable one, or over
+        limits.file_bytes, nothing is downloaded; a download that sends more stops at once, one
+        that sends less is refused; either way nothing is cached and the partial file is removed.
         """
-        target = self.path(file_id)
+        target = self.path(file_id)  # first: the id is quoted in the messages below
+        size = allowed_size(file_id, expected_size, limits)
         if target.exists():
             return target
         with file_lock(self.home, "file", self.key_fingerprint, file_id):
@@ -45,22 +61,36 @@ class FileCache:
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{file_id}.")
             try:
                 with os.fdopen(fd, "wb") as out:
-                    with client.files.with_streaming_response.content(file_id) as response:
-                        for chunk in response.iter_bytes(CHUNK):
-                            out.write(chunk)
-                size = os.path.getsize(tmp)
-                if expected_size is not None and size != expected_size:
-                    raise SourceError(f"file {file_id}: downloaded {size} bytes, OpenAI lists {expected_size}")
+                    written = _download(client, file_id, out, size, deadline or no_deadline())
+                if written != size:
+                    raise SourceError(f"file {file_id}: downloaded {written} bytes, OpenAI lists {size}")
                 os.replace(tmp, target)
-            except openai.OpenAIError as exc:
-                raise SourceError(describe_openai_error(exc, f"file {file_id}")) from None
-            except OSError as exc:
-                raise SourceError(f"file {file_id}: cannot write the cache ({exc.strerror})") from None
-            except SourceError:
-                raise
-            except Exception as exc:  # the HTTP library's own errors, e.g. a connection cut mid-body
-                raise SourceError(f"file {file_id}: download failed ({type(exc).__name__})") from None
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         return target
+
+
+def _download(client: openai.OpenAI, file_id: str, out: IO[bytes], size: int, deadline: Deadline) -> int:
+    """Stream the file into `out`, never more than `size` bytes; every failure is one SourceError
+    naming the file."""
+    written = 0
+    try:
+        with client.files.with_streaming_response.content(file_id) as response:
+            for chunk in response.iter_bytes():  # as they arrive: the checks run on every read
+                written += len(chunk)
+                if written > size:
+                    raise LimitExceeded(f"the server sent more than the {size:,} bytes it lists for the file")
+                out.write(chunk)
+                deadline.check()
+    except openai.OpenAIError as exc:
+        raise SourceError(describe_openai_error(exc, f"file {file_id}")) from None
+    except SourceError as exc:  # a limit (ours or the transport's), said without naming the file
+        raise type(exc)(f"file {file_id}: {exc}") from None
+    except FtsyncError:
+        raise
+    except OSError as exc:
+        raise SourceError(f"file {file_id}: cannot write the cache ({exc.strerror})") from None
+    except Exception as exc:  # the HTTP library's own errors, e.g. a connection cut mid-body
+        raise SourceError(f"file {file_id}: download failed ({type(exc).__name__})") from None
+    return written

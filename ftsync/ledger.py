@@ -82,7 +82,7 @@ class Ledger:
                               "set FTSYNC_HOME to a writable folder") from None
         try:
             with closing(self._open()) as db:
-                db.execute("PRAGMA journal_mode=WAL")  # once per file: readers then run beside a writer
+                use_wal(db)
                 migrate(db)
                 check_schema(db)
         except sqlite3.DatabaseError as exc:
@@ -182,6 +182,21 @@ class Ledger:
                      action="reconcile", message="found on W&B")
             added += 1
         return added
+
+
+def use_wal(db: sqlite3.Connection, tries: int = 200) -> None:
+    """WAL journal (once per file: readers then run beside a writer). Switching needs the file to
+    itself and SQLite does not wait for that, so racing first runs retry for a while."""
+    for attempt in range(tries):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:

@@ -8,7 +8,10 @@ of about 10 MB) and far below what would hurt a small shared container.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+
+from .errors import LimitExceeded
 
 MiB = 1 << 20
 
@@ -25,3 +28,39 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> "1.5 KiB": limits as a person reads them."""
+    if n < 1024:
+        return f"{n} bytes"
+    size, unit = float(n), "bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024:
+            break
+    return f"{size:.3g} {unit}" if size < 100 else f"{size:,.0f} {unit}"
+
+
+class Deadline:
+    """The moment some work must be done by. `check()` raises LimitExceeded once it has passed;
+    the message names the limit (e.g. "job_seconds") so a user knows which knob was hit."""
+
+    def __init__(self, seconds: float, limit: str, doing: str):
+        self.seconds, self.limit, self.doing = seconds, limit, doing
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def exceeded(self) -> LimitExceeded:
+        return LimitExceeded(f"{self.doing} took longer than {self.seconds:g} s (limits.{self.limit})")
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise self.exceeded()
+
+
+def no_deadline() -> Deadline:
+    """A deadline that never comes (callers that bound time elsewhere)."""
+    return Deadline(float("inf"), "", "")

@@ -33,6 +33,15 @@ def fingerprint(*parts: str | None) -> str:
     return hashlib.sha256("\0".join(p or "" for p in parts).encode()).hexdigest()[:16]
 
 
+def checked_key(key: str, service: str) -> str:
+    """A key as pasted (surrounding whitespace, a stray \\r, removed); one line if it cannot be a key."""
+    key = key.strip()
+    if not key.isascii() or any(c.isspace() or not c.isprintable() for c in key):
+        raise ConfigError(f"the {service} API key contains characters no key has (spaces, control or non-ASCII "
+                          "characters); paste it again")
+    return key
+
+
 def ftsync_home(env: Mapping[str, str] | None = None) -> Path:
     """`$FTSYNC_HOME`, or the platform's user data dir (ledger, file cache, locks)."""
     env = os.environ if env is None else env
@@ -89,16 +98,17 @@ class OpenAISettings:
         if not self.api_key:
             var = "AZURE_OPENAI_API_KEY" if self.is_azure else "OPENAI_API_KEY"
             raise ConfigError(f"no OpenAI API key: pass one or set {var}")
+        key = checked_key(self.api_key, "OpenAI")
         if self.policy is not None:
             self.policy(self.endpoint)  # refused before the key goes anywhere
         from .transport import http_client
 
         http = http_client(self.limits, self.policy, self.timeout)
         if self.is_azure:
-            return AzureOpenAI(azure_endpoint=self.azure_endpoint, api_key=self.api_key,
+            return AzureOpenAI(azure_endpoint=self.azure_endpoint, api_key=key,
                                api_version=self.api_version or DEFAULT_AZURE_API_VERSION,
                                max_retries=self.max_retries, timeout=self.timeout, http_client=http)
-        return OpenAI(api_key=self.api_key, base_url=self.base_url, organization=self.organization,
+        return OpenAI(api_key=key, base_url=self.base_url, organization=self.organization,
                       project=self.project, max_retries=self.max_retries, timeout=self.timeout, http_client=http)
 
 

@@ -1,18 +1,34 @@
-"""Reading OpenAI: every job (auto-paginated), and one job's everything as a JobSnapshot."""
+"""Reading OpenAI: every job, and one job's everything as a JobSnapshot, within `Limits`.
+
+A server may be hostile or broken, so nothing here trusts it to stop: listings are read page by
+page up to limits.pages and limits.items (a cursor seen twice ends them too), the result file is
+streamed up to limits.result_bytes, and one job's fetching ends at limits.job_seconds. Ids are
+checked (ftsync.ids) before they go into a request, a path or a W&B name. Clients built by
+ftsync also bound every single answer (ftsync.transport); a client passed in by a user (the
+WandbLogger facade) still gets every bound in this module.
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx2 as httpx
 import openai
 
-from .errors import AuthError, SourceError, describe_openai_error
+from .errors import AuthError, LimitExceeded, SourceError, describe_openai_error
 from .filecache import FileCache
+from .ids import check_file_id, check_job_id, shown, valid_job_id
+from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .results import metrics_from_events, parse_result_file
 from .snapshot import DatasetRef, JobSnapshot, job_to_dict, method_of
 
 PAGE = 100  # the largest page we ask for; the API's own default is 20
+
+log = logging.getLogger(__name__)
 
 
 def _guard(what: str, call: Callable[[], Any]) -> Any:
@@ -23,68 +39,178 @@ def _guard(what: str, call: Callable[[], Any]) -> Any:
         raise AuthError(describe_openai_error(exc)) from None
     except openai.OpenAIError as exc:
         raise SourceError(describe_openai_error(exc, what)) from None
+    except SourceError as exc:  # a limit (ours or the transport's), said without saying what was read
+        raise type(exc)(f"{what}: {exc}") from None
 
 
-def list_jobs(client: openai.OpenAI) -> list[dict[str, Any]]:
-    """Every job of the account, newest first (sorted here: the API does not promise an order)."""
-    jobs = _guard("listing jobs", lambda: [job_to_dict(j) for j in client.fine_tuning.jobs.list(limit=PAGE)])
-    return sorted(jobs, key=lambda j: (j.get("created_at") or 0, j["id"]), reverse=True)
+def _number(value: Any) -> float:
+    """A sort key from a field a server may have mistyped."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _listing(what: str, first: Callable[[], Any], limits: Limits, deadline: Deadline) -> list[Any]:
+    """Every item of a cursor listing, page by page: the SDK's auto-pagination follows `has_more`
+    for as long as a server says so; this stops at limits.pages pages, limits.items items, the
+    deadline, or a cursor (the last id of a page) seen before."""
+    page = _guard(what, first)
+    items = list(page.data or [])
+    cursors: set[str] = set()
+    for pages in itertools.count(1):
+        if len(items) > limits.items:
+            raise LimitExceeded(f"{what}: more than {limits.items:,} items; the server keeps sending more "
+                                "(limits.items)")
+        if not page.has_next_page():
+            return items
+        cursor = str(page.data[-1].id)
+        if cursor in cursors:
+            raise SourceError(f"{what}: the server sent the same page again (after {shown(cursor)}); stopped")
+        cursors.add(cursor)
+        if pages >= limits.pages:
+            raise LimitExceeded(f"{what}: more than {limits.pages:,} pages; the server keeps sending more "
+                                "(limits.pages)")
+        deadline.check()
+        page = _guard(what, page.get_next_page)
+        items.extend(page.data or [])
+    raise AssertionError("unreachable")
+
+
+def _listing_deadline(limits: Limits, what: str) -> Deadline:
+    # an account-wide listing is bounded like one job's fetching: far above what a real one takes
+    return Deadline(limits.job_seconds, "job_seconds", what)
+
+
+def list_jobs(client: openai.OpenAI, limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+    """Every job of the account with a valid id, newest first (sorted here: the API does not
+    promise an order). Jobs whose id is not a job id are left out, with one warning."""
+    what = "listing jobs"
+    items = _listing(what, lambda: client.fine_tuning.jobs.list(limit=PAGE), limits, _listing_deadline(limits, what))
+    jobs = [job_to_dict(j) for j in items]
+    refused = [j.get("id") for j in jobs if not valid_job_id(j.get("id"))]
+    if refused:
+        log.warning("%s: left out %d job(s) whose id is not a fine-tuning job id, e.g. %s",
+                    what, len(refused), shown(refused[0]))
+    jobs = [j for j in jobs if valid_job_id(j.get("id"))]
+    return sorted(jobs, key=lambda j: (_number(j.get("created_at")), j["id"]), reverse=True)
 
 
 def retrieve_job(client: openai.OpenAI, job_id: str) -> dict[str, Any]:
-    return job_to_dict(_guard(f"job {job_id}", lambda: client.fine_tuning.jobs.retrieve(job_id)))
+    """One job; SourceError when `job_id` is not a job id or the server answers another job."""
+    check_job_id(job_id)
+    job = job_to_dict(_guard(f"job {job_id}", lambda: client.fine_tuning.jobs.retrieve(job_id)))
+    if job.get("id") != job_id:
+        raise SourceError(f"job {job_id}: the server answered with another id ({shown(job.get('id'))})")
+    return job
 
 
-def list_events(client: openai.OpenAI, job_id: str) -> list[dict[str, Any]]:
+def list_events(client: openai.OpenAI, job_id: str, limits: Limits = DEFAULT_LIMITS,
+                deadline: Deadline | None = None) -> list[dict[str, Any]]:
     """All events, oldest first."""
-    events = _guard(f"events of {job_id}", lambda: [
-        e.model_dump(mode="json") for e in client.fine_tuning.jobs.list_events(job_id, limit=PAGE)])
+    items = _listing(f"events of {job_id}", lambda: client.fine_tuning.jobs.list_events(job_id, limit=PAGE),
+                     limits, deadline or no_deadline())
+    events = [e.model_dump(mode="json") for e in items]
     # the API lists newest first; reversed, then a stable sort keeps same-second events in order
-    return sorted(events[::-1], key=lambda e: e.get("created_at") or 0)
+    return sorted(events[::-1], key=lambda e: _number(e.get("created_at")))
 
 
-def list_checkpoints(client: openai.OpenAI, job_id: str) -> list[dict[str, Any]]:
+def list_checkpoints(client: openai.OpenAI, job_id: str, limits: Limits = DEFAULT_LIMITS,
+                     deadline: Deadline | None = None) -> list[dict[str, Any]]:
     """Kept checkpoints, by step."""
-    items = _guard(f"checkpoints of {job_id}", lambda: [
-        c.model_dump(mode="json") for c in client.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE)])
-    return sorted(items, key=lambda c: c.get("step_number") or 0)
+    items = _listing(f"checkpoints of {job_id}", lambda: client.fine_tuning.jobs.checkpoints.list(job_id, limit=PAGE),
+                     limits, deadline or no_deadline())
+    return sorted((c.model_dump(mode="json") for c in items), key=lambda c: _number(c.get("step_number")))
 
 
-def list_files(client: openai.OpenAI, purpose: str = "fine-tune") -> list[dict[str, Any]]:
+def list_files(client: openai.OpenAI, purpose: str = "fine-tune", limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
     """The account's files of one purpose, newest first."""
-    files = _guard("listing files", lambda: [f.model_dump(mode="json") for f in client.files.list(purpose=purpose)])
-    return sorted(files, key=lambda f: f.get("created_at") or 0, reverse=True)
+    what = "listing files"
+    items = _listing(what, lambda: client.files.list(purpose=purpose), limits, _listing_deadline(limits, what))
+    return sorted((f.model_dump(mode="json") for f in items), key=lambda f: _number(f.get("created_at")), reverse=True)
 
 
-def fetch_dataset(client: openai.OpenAI, cache: FileCache, role: str, file_id: str) -> DatasetRef:
-    """One dataset file into the cache; a missing or broken file is recorded, not raised."""
+def read_result_file(client: openai.OpenAI, file_id: str, limits: Limits = DEFAULT_LIMITS,
+                     deadline: Deadline | None = None) -> bytes:
+    """A result file's bytes, streamed: at most limits.result_bytes are ever held. A connection cut
+    mid-body is retried as the SDK retries a request (it cannot retry a body it handed over)."""
+    deadline = deadline or no_deadline()
+    retries = getattr(client, "max_retries", 2)
+    for attempt in itertools.count():
+        try:
+            return _read_capped(client, file_id, limits.result_bytes, deadline)
+        except httpx.TransportError as exc:
+            if attempt >= retries:
+                raise SourceError(f"download failed ({type(exc).__name__})") from None
+            deadline.check()
+            time.sleep(min(0.5 * 2 ** attempt, 8.0))
+        except httpx.HTTPError as exc:  # e.g. a corrupt compressed body: retrying gets the same
+            raise SourceError(f"download failed ({type(exc).__name__})") from None
+    raise AssertionError("unreachable")
+
+
+def _read_capped(client: openai.OpenAI, file_id: str, cap: int, deadline: Deadline) -> bytes:
+    data = bytearray()
+    with client.files.with_streaming_response.content(file_id) as response:
+        for chunk in response.iter_bytes():  # as they arrive: the checks run on every read
+            if len(data) + len(chunk) > cap:
+                raise LimitExceeded(f"the server sent more than {human_bytes(cap)} (limits.result_bytes)")
+            data += chunk
+            deadline.check()
+    return bytes(data)
+
+
+def fetch_dataset(client: openai.OpenAI, cache: FileCache, role: str, file_id: str,
+                  limits: Limits = DEFAULT_LIMITS, deadline: Deadline | None = None) -> DatasetRef:
+    """One dataset file into the cache; a missing, broken or refused file is recorded, not raised."""
+    what = f"{'training' if role == 'train' else 'validation'} file"
     ref = DatasetRef(role=role, file_id=file_id)
     try:
-        meta = _guard(f"{'training' if role == 'train' else 'validation'} file {file_id}",
-                      lambda: client.files.retrieve(file_id))
+        check_file_id(file_id, what)  # before it goes into a request or a path
+        meta = _guard(f"{what} {file_id}", lambda: client.files.retrieve(file_id))
         ref.filename, ref.bytes = meta.filename, meta.bytes
-        ref.path = cache.fetch(client, file_id, expected_size=meta.bytes)
+        ref.path = cache.fetch(client, file_id, expected_size=meta.bytes, limits=limits, deadline=deadline)
     except SourceError as exc:
         ref.error = str(exc)
     return ref
 
 
+def _result_file_id(job: dict[str, Any]) -> str | None:
+    files = job.get("result_files") or []
+    if not isinstance(files, list):
+        raise SourceError(f"job {job['id']}: result_files is not a list")
+    return check_file_id(files[0], f"result file of {job['id']}") if files else None
+
+
 def fetch_snapshot(client: openai.OpenAI, job: dict[str, Any], cache: FileCache | None,
-                   *, log_datasets: bool = True) -> JobSnapshot:
-    """Everything about one job. Raises SourceError when its metrics cannot be had."""
-    job_id = job["id"]
+                   *, log_datasets: bool = True, limits: Limits = DEFAULT_LIMITS) -> JobSnapshot:
+    """Everything about one job, within limits.job_seconds. Raises SourceError when its metrics
+    cannot be had (LimitExceeded when a limit was hit)."""
+    job_id = check_job_id(job["id"])
+    deadline = Deadline(limits.job_seconds, "job_seconds", f"fetching {job_id}")
+    try:
+        snap = _fetch(client, job, job_id, cache, log_datasets, limits, deadline)
+    except SourceError:
+        deadline.check()  # past the deadline, that is the one line to say, whatever was being read
+        raise
+    deadline.check()  # a download cut off by the job's deadline fails the job, not only that file
+    return snap
+
+
+def _fetch(client: openai.OpenAI, job: dict[str, Any], job_id: str, cache: FileCache | None, log_datasets: bool,
+           limits: Limits, deadline: Deadline) -> JobSnapshot:
     snap = JobSnapshot(job=job)
-    snap.events = list_events(client, job_id)
-    snap.checkpoints = list_checkpoints(client, job_id)
-    result_files = job.get("result_files") or []
-    if method_of(job) != "reinforcement" and result_files:
-        raw = _guard(f"result file {result_files[0]}", lambda: client.files.content(result_files[0]).read())
-        snap.metrics = parse_result_file(raw, f"result file {result_files[0]} of {job_id}")
+    snap.events = list_events(client, job_id, limits, deadline)
+    snap.checkpoints = list_checkpoints(client, job_id, limits, deadline)
+    result_id = _result_file_id(job)
+    if method_of(job) != "reinforcement" and result_id:
+        deadline.check()
+        what = f"result file {result_id} of {job_id}"
+        raw = _guard(what, lambda: read_result_file(client, result_id, limits, deadline))
+        snap.metrics = parse_result_file(raw, what)
     else:
         # running jobs, and RFT (whose metrics are nested in events), read the metrics events
         snap.metrics = metrics_from_events(snap.events)
     if log_datasets and cache is not None:
         for role, key in (("train", "training_file"), ("valid", "validation_file")):
             if job.get(key):
-                snap.datasets.append(fetch_dataset(client, cache, role, job[key]))
+                deadline.check()
+                snap.datasets.append(fetch_dataset(client, cache, role, job[key], limits, deadline))
     return snap

@@ -6,6 +6,7 @@ differ only in how they show progress (the `progress` callback) and the report.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,9 @@ import openai
 
 from .errors import AuthError, ConfigError, FtsyncError
 from .filecache import FileCache
+from .ids import shown, valid_job_id
 from .ledger import Ledger, SyncRecord
+from .limits import DEFAULT_LIMITS, Limits
 from .locks import LockTimeout, file_lock
 from .settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
 from .sink import SinkOptions, check_init_kwargs, write_snapshot
@@ -47,6 +50,13 @@ class SyncOptions:
     home: Path | None = None  # $FTSYNC_HOME
     action: str = "python"  # who asked: cli | dashboard | python (kept in the ledger's history)
     lock_timeout: float = 900.0
+    limits: Limits | None = None  # None: those of `openai` when given, else the defaults
+
+    @property
+    def effective_limits(self) -> Limits:
+        if self.limits is not None:
+            return self.limits
+        return self.openai.limits if self.openai is not None else DEFAULT_LIMITS
 
 
 @dataclass
@@ -99,22 +109,25 @@ def _client(options: SyncOptions) -> tuple[openai.OpenAI, str]:
         c = options.client
         return c, fingerprint(str(c.api_key), str(c.base_url))
     settings = options.openai or OpenAISettings.from_env()
+    # the client's transport bounds each answer with the same limits the sync uses
+    settings = dataclasses.replace(settings, limits=options.effective_limits)
     return settings.client(), settings.fingerprint
 
 
 def select_jobs(client: openai.OpenAI, options: SyncOptions) -> tuple[list[dict[str, Any]], list[JobOutcome]]:
-    """The jobs to consider, and outcomes for requested ids that do not exist."""
+    """The jobs to consider, and outcomes for requested ids that are not job ids or do not exist."""
     if options.job_ids:
         jobs, missing = [], []
         for job_id in dict.fromkeys(options.job_ids):
             try:
-                jobs.append(retrieve_job(client, job_id))
+                jobs.append(retrieve_job(client, job_id))  # checks the id before it goes anywhere
             except AuthError:
                 raise
             except FtsyncError as exc:
-                missing.append(JobOutcome(job_id, "unknown", "failed", str(exc)))
+                label = job_id if valid_job_id(job_id) else shown(job_id)
+                missing.append(JobOutcome(label, "unknown", "failed", str(exc)))
         return jobs, missing
-    jobs = list_jobs(client)
+    jobs = list_jobs(client, options.effective_limits)
     return (jobs[: options.limit] if options.limit is not None else jobs), []
 
 
@@ -215,7 +228,8 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
                 return JobOutcome(job_id, job.get("status") or "", "skipped", "synced meanwhile elsewhere",
                                   previous.run_path if previous else None)
             report(job_id, "fetching")
-            snap = fetch_snapshot(client, job, cache, log_datasets=options.log_datasets)
+            snap = fetch_snapshot(client, job, cache, log_datasets=options.log_datasets,
+                                  limits=options.effective_limits)
             if previous is not None and _nothing_new(snap, previous, options):
                 problems = "; ".join(d.error for d in snap.datasets if d.error)
                 if snap.terminal and problems:  # still incomplete, for the same reason

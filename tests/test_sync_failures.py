@@ -104,7 +104,8 @@ def test_cli_bad_key_is_one_line_exit_2_then_the_good_key_syncs(sync_env, monkey
 
 def test_cli_usage_errors_exit_2(sync_env, capsys):
     code, _, err = _cli(capsys, "sync", "-n", "0")
-    assert code == 2 and err.strip() == "ftsync sync: the number of jobs to sync must be at least 1"
+    assert code == 2 and err.strip() == ("ftsync sync: argument -n/--n_fine_tunes/--n-fine-tunes: must be at least 1, "
+                                         "not 0 (see ftsync sync --help)")
     code, _, err = _cli(capsys, "sync")
     assert code == 2 and err.strip() == "ftsync sync: no OpenAI API key: pass one or set OPENAI_API_KEY"
 

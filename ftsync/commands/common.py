@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from ..settings import OpenAISettings, WandbSettings
@@ -26,3 +27,34 @@ def openai_settings(args: argparse.Namespace) -> OpenAISettings:
 def wandb_settings(args: argparse.Namespace) -> WandbSettings:
     return WandbSettings.from_env(project=args.project, entity=args.entity,
                                   mode="offline" if args.offline else None, dir=args.wandb_dir)
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0 (nan, inf, -1 and 1e300 seconds are mistakes)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0 or value > 10 * 365 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0 and at most 10 years, not {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def job_id(text: str) -> str:
+    """An argparse type: an OpenAI fine-tuning job id (checked before it reaches a path or W&B)."""
+    from ..ids import valid_job_id
+
+    if not valid_job_id(text.strip()):
+        raise argparse.ArgumentTypeError(f"not a fine-tuning job id (ftjob-…): {text[:60]!r}")
+    return text.strip()

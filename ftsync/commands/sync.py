@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_connection_options, openai_settings, wandb_settings
+from .common import add_connection_options, job_id, openai_settings, positive_int, positive_number, wandb_settings
 from .output import ProgressLine, table
 
 
@@ -14,15 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help="sync fine-tuning jobs into W&B",
                        description="Sync OpenAI fine-tuning jobs into W&B: metrics, config, datasets, checkpoints, "
                                    "events and the model. Jobs already synced and unchanged are skipped.")
-    p.add_argument("-i", "--id", action="append", dest="ids", metavar="JOB", help="a job id (repeatable); default: all jobs")
-    p.add_argument("-n", "--n_fine_tunes", "--n-fine-tunes", type=int, dest="limit", metavar="N",
+    p.add_argument("-i", "--id", action="append", dest="ids", metavar="JOB", type=job_id, help="a job id (repeatable); default: all jobs")
+    p.add_argument("-n", "--n_fine_tunes", "--n-fine-tunes", type=positive_int, dest="limit", metavar="N",
                    help="only the N most recent jobs")
     p.add_argument("--force", action="store_true", help="re-log jobs even if already synced (overwrite their runs)")
     p.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False,
                    help="wait for running jobs to finish before logging them (default: sync them live, as far as they got)")
-    p.add_argument("--poll-interval", type=float, default=60.0, help="seconds between status checks with --wait")
-    p.add_argument("--wait-timeout", type=float, default=None, help="stop waiting after this many seconds")
-    p.add_argument("--workers", type=int, default=None, help="jobs synced in parallel (default: 4)")
+    p.add_argument("--poll-interval", type=positive_number, default=60.0, help="seconds between status checks with --wait")
+    p.add_argument("--wait-timeout", type=positive_number, default=None, help="stop waiting after this many seconds")
+    p.add_argument("--workers", type=positive_int, default=None, help="jobs synced in parallel (default: 4)")
     p.add_argument("--no-datasets", action="store_true", help="do not log training/validation files")
     add_connection_options(p)
     p.set_defaults(func=run)
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = SyncOptions(openai=openai_settings(args), wandb=wandb_settings(args), job_ids=args.ids, limit=args.limit,
                           overwrite=args.force, wait=args.wait, poll_interval=args.poll_interval,
-                          wait_timeout=args.wait_timeout, workers=args.workers or DEFAULT_WORKERS,
+                          wait_timeout=args.wait_timeout, workers=args.workers if args.workers is not None else DEFAULT_WORKERS,
                           log_datasets=not args.no_datasets, action="cli")
     bar = ProgressLine()
 

@@ -158,7 +158,7 @@ def ledger(conn: Connection) -> Ledger:
 def load_jobs(fingerprint: str, _conn: Connection) -> list[dict[str, Any]]:
     from ..source import list_jobs
 
-    return list_jobs(_conn.openai.client())
+    return list_jobs(_conn.openai.client(), _conn.openai.limits)
 
 
 @st.cache_data(ttl=20, show_spinner=False, max_entries=128)
@@ -168,7 +168,7 @@ def load_snapshot(fingerprint: str, job_id: str, job_state: str, _conn: Connecti
     from ..source import fetch_snapshot, retrieve_job
 
     client = _conn.openai.client()
-    return fetch_snapshot(client, retrieve_job(client, job_id), None, log_datasets=False)
+    return fetch_snapshot(client, retrieve_job(client, job_id), None, log_datasets=False, limits=_conn.openai.limits)
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
@@ -176,7 +176,7 @@ def load_files(fingerprint: str, _conn: Connection) -> list[dict[str, Any]]:
     """The account's fine-tune files, newest first."""
     from ..source import list_files
 
-    return list_files(_conn.openai.client())
+    return list_files(_conn.openai.client(), limits=_conn.openai.limits)
 
 
 def account_file(conn: Connection, file_id: str):
@@ -184,7 +184,8 @@ def account_file(conn: Connection, file_id: str):
     from ..filecache import FileCache
     from ..source import fetch_dataset
 
-    ref = fetch_dataset(conn.openai.client(), FileCache(conn.home, conn.openai.fingerprint), "train", file_id)
+    ref = fetch_dataset(conn.openai.client(), FileCache(conn.home, conn.openai.fingerprint), "train", file_id,
+                        limits=conn.openai.limits)
     return ref
 
 

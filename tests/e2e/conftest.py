@@ -54,16 +54,21 @@ def start_server(tmp: Path, secrets: str | None = None) -> tuple[subprocess.Pope
     raise RuntimeError(f"streamlit did not start: {(tmp / 'streamlit.log').read_text()[-2000:]}")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A freshly started server per test: deep links must work on a server no page has run on yet."""
-    proc, url = start_server(tmp_path)
+def running_server(tmp: Path, secrets: str | None = None):
+    """A started server for the length of a fixture: yields its URL, then stops it."""
+    proc, url = start_server(tmp, secrets)
     yield url
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A freshly started server per test: deep links must work on a server no page has run on yet."""
+    yield from running_server(tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ syncs, and a visitor's own server at a refused address gets nothing."""
 from __future__ import annotations
 
 import re
-import subprocess
 
 import pytest
 from playwright.sync_api import expect
@@ -12,7 +11,7 @@ from playwright.sync_api import expect
 from ftsync.emulator import Emulator
 
 from ..security.recorder import Recorder
-from .conftest import SHOTS, start_server, wait_for_app
+from .conftest import SHOTS, running_server, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -21,13 +20,8 @@ ALLOW_LOCAL = '[ftsync]\nallowed_endpoints = ["127.0.0.1"]\nallow_private_endpoi
 
 @pytest.fixture
 def local_server(tmp_path):
-    proc, url = start_server(tmp_path, ALLOW_LOCAL)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """A server whose operator allows endpoints on 127.0.0.1 (where the test emulators listen)."""
+    yield from running_server(tmp_path, ALLOW_LOCAL)
 
 
 def connect(page, server: str, key: str, base_url: str) -> None:
