@@ -65,15 +65,24 @@ def normalize_format(fmt: str | None) -> str | None:
     return key
 
 
+READ_AHEAD_RECORDS = 5_000  # a file whose first lines are junk is not buffered whole to find its format
+READ_AHEAD_BYTES = 16 << 20
+
+
 def read_ahead(records: Iterator[Line], lines: int = DETECT_LINES) -> tuple[list[Line], str | None]:
     """Consume the first `lines` recognisable examples of `records` and name the file's format by
     majority; the consumed records are returned so the caller replays them (no second read, so
-    non-seekable streams work)."""
+    non-seekable streams work). The look-ahead stops at READ_AHEAD_RECORDS lines or
+    READ_AHEAD_BYTES, whichever comes first: memory stays bounded on any input."""
     kinds: Counter[str] = Counter()
     order: list[str] = []
     head: list[Line] = []
+    held = 0
     for rec in records:
         head.append(rec)
+        held += len(rec.raw)
+        if len(head) >= READ_AHEAD_RECORDS or held >= READ_AHEAD_BYTES:
+            break
         kind = example_kind(rec.value) if rec.finding is None else None
         if kind:
             if kind not in kinds:
