@@ -46,3 +46,16 @@ def wait_for_syncs(at: AppTest, timeout: float = 120) -> None:
         assert time.monotonic() < deadline, "background sync did not finish"
         time.sleep(0.5)
         at.run()
+
+
+def sync_first_succeeded(at) -> str:
+    """Sync one succeeded job from the Jobs page; returns its id once the sync has ended."""
+    at.switch_page("pages/2_Jobs.py").run()
+    table = at.dataframe[0].value
+    job_id = table[table["Status"] == "succeeded"]["Job"].iloc[0]
+    at.multiselect(key="jobs_selected").set_value([job_id]).run()
+    at.button(key="jobs_sync_selected").click().run()
+    wait_for_syncs(at)
+    at.run()
+    assert not at.exception
+    return job_id

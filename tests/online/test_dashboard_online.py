@@ -45,7 +45,7 @@ def test_saving_verifies_the_wandb_key(backend, wandb_key, verdict):
 
 def test_a_visitor_without_a_wandb_key_never_gets_the_servers_own(backend, monkeypatch, tmp_path):
     """The server process has W&B credentials of its own (env and netrc): a visitor's syncs stay offline."""
-    from ..apptest import wait_for_syncs
+    from ..apptest import sync_first_succeeded
 
     netrc = tmp_path / "server-netrc"
     netrc.write_text(f"machine 127.0.0.1\n  login ops\n  password {KEY}\n")
@@ -55,13 +55,7 @@ def test_a_visitor_without_a_wandb_key_never_gets_the_servers_own(backend, monke
     monkeypatch.setenv("WANDB_BASE_URL", backend.base_url)
     with Emulator("demo", api_key="sk-visitor") as emu:
         at = new_app({"openai_api_key": "sk-visitor", "openai_base_url": emu.base_url})
-        at.switch_page("pages/2_Jobs.py").run()
-        table = at.dataframe[0].value
-        job_id = table[table["Status"] == "succeeded"]["Job"].iloc[0]
-        at.multiselect(key="jobs_selected").set_value([job_id]).run()
-        at.button(key="jobs_sync_selected").click().run()
-        wait_for_syncs(at)
-        at.run()
+        job_id = sync_first_succeeded(at)
         assert "W&B offline" in " ".join(shown(c) for c in at.sidebar.caption)
         outcome = at.session_state["ftsync_sync_tasks"][-1].outcomes[job_id]
         assert outcome.outcome == "synced" and "offline-run-" in outcome.run_path

@@ -207,8 +207,8 @@ def test_an_endless_training_file_stops_at_its_listed_size(sync_env):
         cost = measured_sync(options(srv, sync_env, SMALL))
     train = srv.victim["training_file"]
     size = len(srv.account.files[train])
-    victim = check_contained(cost, srv, sync_env, outcome="partial",
-                             says=f"file {train}: the server sent more than the {size:,} bytes it lists for the file")
+    check_contained(cost, srv, sync_env, outcome="partial",
+                    says=f"file {train}: the server sent more than the {size:,} bytes it lists for the file")
     assert srv.hits[("files.content", train)] == 1
     assert all(train not in p.name for p in _cache_files(sync_env))  # nothing cached, no partial file left
 

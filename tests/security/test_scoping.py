@@ -10,7 +10,7 @@ import streamlit as st
 
 from ftsync.emulator import Emulator
 
-from ..apptest import new_app, texts, wait_for_syncs
+from ..apptest import new_app, sync_first_succeeded, texts
 
 
 @pytest.fixture(autouse=True)
@@ -18,19 +18,6 @@ def _isolated(sync_env):
     st.cache_data.clear()
     yield
     st.cache_data.clear()
-
-
-def sync_first_succeeded(at) -> str:
-    """Sync one succeeded job from the Jobs page; returns its id once the sync has ended."""
-    at.switch_page("pages/2_Jobs.py").run()
-    table = at.dataframe[0].value
-    job_id = table[table["Status"] == "succeeded"]["Job"].iloc[0]
-    at.multiselect(key="jobs_selected").set_value([job_id]).run()
-    at.button(key="jobs_sync_selected").click().run()
-    wait_for_syncs(at)
-    at.run()
-    assert not at.exception
-    return job_id
 
 
 def everything_shown(at) -> str:
