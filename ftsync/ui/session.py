@@ -124,6 +124,13 @@ def setup_page(title: str, icon: str = "🔁") -> Connection:
     conn = connection()
     st.session_state.setdefault(TASKS, [])
     failed = [c for c in last_checks(conn) if not c.ok]
+    if not conn.demo and conn.openai.policy is not None:
+        from ..errors import EndpointRefused
+
+        try:
+            conn.openai.policy(conn.openai.endpoint)
+        except EndpointRefused as exc:  # said here too, so the sidebar never shows it as connected
+            failed.append(Check("OpenAI", False, str(exc)))
     with st.sidebar:
         if conn.demo:
             st.info("**Demo mode**: no OpenAI key, so this is the built-in demo workspace, "

@@ -98,6 +98,7 @@ def test_the_dashboard_refuses_a_visitors_loopback_endpoint_by_default(sync_env)
         at = new_app({"openai_api_key": "sk-visitor-secret", "openai_base_url": target.base_url}, secrets={})
         at.run()
         assert [shown(e) for e in at.error] and "is not allowed here" in shown(at.error[0])
+        assert "not connected" in shown(at.sidebar.error[0]) and not at.sidebar.success
         for page in ("pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py"):
             at.switch_page(page).run()
             assert not at.exception and "is not allowed here" in shown(at.error[0])
