@@ -158,7 +158,7 @@ def check_wandb(conn: Connection) -> Check:
     if conn.wandb.offline:
         reason = "no W&B key of your own" if not conn.wandb.api_key else "offline mode chosen"
         return Check("W&B", True, f"offline ({reason}): runs are kept on this server; the History page gives the "
-                                  "`wandb sync` command that uploads them")
+                                  "wandb sync command that uploads them")
     from .errors import FtsyncError
     from .wandb_remote import wandb_api
 

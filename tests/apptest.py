@@ -30,7 +30,7 @@ def new_app(inputs: dict | None = None, secrets: dict[str, Any] | None = None) -
 
 def shown(element: Any) -> str:
     """An element's text as the reader sees it (pages escape markup in text from elsewhere)."""
-    return re.sub(r"\\(.)", r"\1", str(element.value))
+    return re.sub(r"\\(.)", r"\1", str(element.value)).replace("\u2060", "")  # escapes and link breakers
 
 
 def texts(at: AppTest) -> str:
