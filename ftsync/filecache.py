@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, Any
 
 import openai
@@ -71,18 +72,29 @@ class FileCache:
         return target
 
 
+def stream_content(client: openai.OpenAI, file_id: str, cap: int, deadline: Deadline,
+                   too_much: str) -> Iterator[bytes]:
+    """A file's bytes as they arrive, never more than `cap` in all (else LimitExceeded(too_much)),
+    the deadline checked after each piece: the one loop behind downloads and result files."""
+    seen = 0
+    with client.files.with_streaming_response.content(file_id) as response:
+        for chunk in response.iter_bytes():
+            seen += len(chunk)
+            if seen > cap:
+                raise LimitExceeded(too_much)
+            yield chunk
+            deadline.check()
+
+
 def _download(client: openai.OpenAI, file_id: str, out: IO[bytes], size: int, deadline: Deadline) -> int:
     """Stream the file into `out`, never more than `size` bytes; every failure is one SourceError
     naming the file."""
     written = 0
     try:
-        with client.files.with_streaming_response.content(file_id) as response:
-            for chunk in response.iter_bytes():  # as they arrive: the checks run on every read
-                written += len(chunk)
-                if written > size:
-                    raise LimitExceeded(f"the server sent more than the {size:,} bytes it lists for the file")
-                out.write(chunk)
-                deadline.check()
+        for chunk in stream_content(client, file_id, size, deadline,
+                                    f"the server sent more than the {size:,} bytes it lists for the file"):
+            out.write(chunk)
+            written += len(chunk)
     except openai.OpenAIError as exc:
         raise SourceError(describe_openai_error(exc, f"file {file_id}")) from None
     except SourceError as exc:  # a limit (ours or the transport's), said without naming the file

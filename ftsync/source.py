@@ -20,7 +20,7 @@ import httpx2 as httpx
 import openai
 
 from .errors import AuthError, LimitExceeded, SourceError, describe_openai_error
-from .filecache import FileCache
+from .filecache import FileCache, stream_content
 from .ids import check_file_id, check_job_id, shown, valid_job_id
 from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .results import metrics_from_events, parse_result_file
@@ -135,7 +135,9 @@ def read_result_file(client: openai.OpenAI, file_id: str, limits: Limits = DEFAU
     retries = getattr(client, "max_retries", 2)
     for attempt in itertools.count():
         try:
-            return _read_capped(client, file_id, limits.result_bytes, deadline)
+            cap = limits.result_bytes
+            return b"".join(stream_content(client, file_id, cap, deadline,
+                                           f"the server sent more than {human_bytes(cap)} (limits.result_bytes)"))
         except httpx.TransportError as exc:
             if attempt >= retries:
                 raise SourceError(f"download failed ({type(exc).__name__})") from None
@@ -144,17 +146,6 @@ def read_result_file(client: openai.OpenAI, file_id: str, limits: Limits = DEFAU
         except httpx.HTTPError as exc:  # e.g. a corrupt compressed body: retrying gets the same
             raise SourceError(f"download failed ({type(exc).__name__})") from None
     raise AssertionError("unreachable")
-
-
-def _read_capped(client: openai.OpenAI, file_id: str, cap: int, deadline: Deadline) -> bytes:
-    data = bytearray()
-    with client.files.with_streaming_response.content(file_id) as response:
-        for chunk in response.iter_bytes():  # as they arrive: the checks run on every read
-            if len(data) + len(chunk) > cap:
-                raise LimitExceeded(f"the server sent more than {human_bytes(cap)} (limits.result_bytes)")
-            data += chunk
-            deadline.check()
-    return bytes(data)
 
 
 def fetch_dataset(client: openai.OpenAI, cache: FileCache, role: str, file_id: str,

@@ -28,7 +28,7 @@ import httpcore2
 import httpx2 as httpx  # the openai SDK (3.x) runs on httpx2, the same API
 import openai
 
-from .errors import EndpointRefused, LimitExceeded, SourceError
+from .errors import LimitExceeded, SourceError
 from .limits import Deadline, Limits, human_bytes
 
 CONTENT_PATH = re.compile(r"/files/[^/]+/content$")  # a file's bytes (OpenAI and Azure paths)
@@ -233,6 +233,3 @@ class BoundedTransport(httpx.BaseTransport):
 def http_client(limits: Limits, policy=None, timeout: float = 120.0) -> httpx.Client:
     """An httpx client with the SDK's defaults, our transport underneath."""
     return openai.DefaultHttpxClient(transport=BoundedTransport(limits, policy), timeout=timeout)
-
-
-__all__ = ["BoundedTransport", "http_client", "EndpointRefused"]
