@@ -7,18 +7,25 @@ and later ones, while another key (another user) never sees this key's files.
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, TypeVar
 
+import httpx2 as httpx
 import openai
 
 from .errors import FtsyncError, LimitExceeded, SourceError, describe_openai_error
 from .ids import shown, valid_file_id
 from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .locks import file_lock
+
+T = TypeVar("T")
+TEMP_PREFIX = "."  # a download in progress: `.<file id>.<random>` beside its target
 
 
 def allowed_size(file_id: str, size: Any, limits: Limits) -> int:
@@ -50,19 +57,23 @@ class FileCache:
         `expected_size` is the file's `bytes` as OpenAI lists it: without a usable one, or over
         limits.file_bytes, nothing is downloaded; a download that sends more stops at once, one
         that sends less is refused; either way nothing is cached and the partial file is removed.
+        A download cut mid-body starts again from scratch (see `retry_cut_bodies`).
         """
         target = self.path(file_id)  # first: the id is quoted in the messages below
         size = allowed_size(file_id, expected_size, limits)
         if target.exists():
             return target
+        deadline = deadline or no_deadline()
         with file_lock(self.home, "file", self.key_fingerprint, file_id):
             if target.exists():  # another worker fetched it while we waited
                 return target
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{file_id}.")
+            self._remove_leftovers(file_id)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f"{TEMP_PREFIX}{file_id}.")
+            os.close(fd)
             try:
-                with os.fdopen(fd, "wb") as out:
-                    written = _download(client, file_id, out, size, deadline or no_deadline())
+                written = retry_cut_bodies(client, deadline, f"file {file_id}",
+                                           lambda: _download(client, file_id, tmp, size, deadline))
                 if written != size:
                     raise SourceError(f"file {file_id}: downloaded {written} bytes, OpenAI lists {size}")
                 os.replace(tmp, target)
@@ -70,6 +81,11 @@ class FileCache:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         return target
+
+    def _remove_leftovers(self, file_id: str) -> None:
+        """Temp files of a download that was killed: we hold the file's lock, so none is in use."""
+        for stale in self.root.glob(f"{TEMP_PREFIX}{file_id}.*"):
+            stale.unlink(missing_ok=True)
 
 
 def stream_content(client: openai.OpenAI, file_id: str, cap: int, deadline: Deadline,
@@ -86,23 +102,45 @@ def stream_content(client: openai.OpenAI, file_id: str, cap: int, deadline: Dead
             deadline.check()
 
 
-def _download(client: openai.OpenAI, file_id: str, out: IO[bytes], size: int, deadline: Deadline) -> int:
-    """Stream the file into `out`, never more than `size` bytes; every failure is one SourceError
-    naming the file."""
+def backoff_seconds(attempt: int) -> float:
+    """The SDK's own schedule (0.5 s doubling to 8 s, with jitter), for retries it cannot make."""
+    return min(0.5 * 2 ** attempt, 8.0) * random.uniform(0.75, 1.0)
+
+
+def retry_cut_bodies(client: openai.OpenAI, deadline: Deadline, what: str, read: Callable[[], T]) -> T:
+    """`read()`, again from the start when the connection is cut mid-body, with backoff, as often
+    as the client retries a request: the SDK retries a request, not a body it has handed over.
+    Other failures (a refusal, a limit, a corrupt encoding) are not retried: they would recur."""
+    retries = max(0, int(getattr(client, "max_retries", 2)))
+    for attempt in itertools.count():
+        try:
+            return read()
+        except httpx.TransportError as exc:  # cut, reset or stalled mid-body
+            if attempt >= retries:
+                raise SourceError(f"{what}: download failed ({type(exc).__name__}, {attempt + 1} attempt(s))") from None
+            deadline.check()
+            time.sleep(backoff_seconds(attempt))
+    raise AssertionError("unreachable")
+
+
+def _download(client: openai.OpenAI, file_id: str, path: str, size: int, deadline: Deadline) -> int:
+    """Stream the file into `path` (from scratch), never more than `size` bytes. A cut connection
+    is raised as is (the caller retries); every other failure is one SourceError naming the file."""
     written = 0
     try:
-        for chunk in stream_content(client, file_id, size, deadline,
-                                    f"the server sent more than the {size:,} bytes it lists for the file"):
-            out.write(chunk)
-            written += len(chunk)
+        with open(path, "wb") as out:
+            for chunk in stream_content(client, file_id, size, deadline,
+                                        f"the server sent more than the {size:,} bytes it lists for the file"):
+                out.write(chunk)
+                written += len(chunk)
     except openai.OpenAIError as exc:
         raise SourceError(describe_openai_error(exc, f"file {file_id}")) from None
     except SourceError as exc:  # a limit (ours or the transport's), said without naming the file
         raise type(exc)(f"file {file_id}: {exc}") from None
-    except FtsyncError:
+    except (FtsyncError, httpx.TransportError):
         raise
     except OSError as exc:
         raise SourceError(f"file {file_id}: cannot write the cache ({exc.strerror})") from None
-    except Exception as exc:  # the HTTP library's own errors, e.g. a connection cut mid-body
+    except httpx.HTTPError as exc:  # the HTTP library's other errors, e.g. a body it cannot decode
         raise SourceError(f"file {file_id}: download failed ({type(exc).__name__})") from None
     return written

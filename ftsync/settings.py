@@ -62,7 +62,7 @@ class OpenAISettings:
     project: str | None = None
     azure_endpoint: str | None = None
     api_version: str | None = None
-    max_retries: int = 4
+    max_retries: int = 6  # with backoff: a 20% fault rate still completes every request (0.2**7 per request)
     timeout: float = 120.0
     limits: Limits = field(default=DEFAULT_LIMITS, compare=False)
     policy: EndpointPolicy | None = field(default=None, compare=False, repr=False)

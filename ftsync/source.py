@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ import httpx2 as httpx
 import openai
 
 from .errors import AuthError, LimitExceeded, SourceError, describe_openai_error
-from .filecache import FileCache, stream_content
+from .filecache import FileCache, retry_cut_bodies, stream_content
 from .ids import check_file_id, check_job_id, shown, valid_job_id
 from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .results import metrics_from_events, parse_result_file
@@ -129,23 +128,21 @@ def list_files(client: openai.OpenAI, purpose: str = "fine-tune", limits: Limits
 
 def read_result_file(client: openai.OpenAI, file_id: str, limits: Limits = DEFAULT_LIMITS,
                      deadline: Deadline | None = None) -> bytes:
-    """A result file's bytes, streamed: at most limits.result_bytes are ever held. A connection cut
-    mid-body is retried as the SDK retries a request (it cannot retry a body it handed over)."""
+    """A result file's bytes, streamed: at most limits.result_bytes are ever held; read again when
+    the connection is cut mid-body."""
     deadline = deadline or no_deadline()
-    retries = getattr(client, "max_retries", 2)
-    for attempt in itertools.count():
+    cap = limits.result_bytes
+
+    def read() -> bytes:
         try:
-            cap = limits.result_bytes
             return b"".join(stream_content(client, file_id, cap, deadline,
                                            f"the server sent more than {human_bytes(cap)} (limits.result_bytes)"))
-        except httpx.TransportError as exc:
-            if attempt >= retries:
-                raise SourceError(f"download failed ({type(exc).__name__})") from None
-            deadline.check()
-            time.sleep(min(0.5 * 2 ** attempt, 8.0))
+        except httpx.TransportError:
+            raise  # retried by retry_cut_bodies
         except httpx.HTTPError as exc:  # e.g. a corrupt compressed body: retrying gets the same
             raise SourceError(f"download failed ({type(exc).__name__})") from None
-    raise AssertionError("unreachable")
+
+    return retry_cut_bodies(client, deadline, "download", read)
 
 
 def fetch_dataset(client: openai.OpenAI, cache: FileCache, role: str, file_id: str,
