@@ -11,7 +11,7 @@ from typing import Any
 
 from .ledger import Ledger, SyncRecord
 from .locks import is_locked
-from .snapshot import hyperparameters_of, job_fingerprint, method_of
+from .snapshot import hyperparameters_of, job_fingerprint, job_view, method_of
 
 
 @dataclass
@@ -31,6 +31,7 @@ class JobRow:
     synced_steps: int
     run_link: str | None
     sync_error: str | None
+    problem: str | None = None  # the job's wrongly-typed fields, as the server sent them (JobView.problems)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +63,8 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
              home: Path | None = None, app_url: str | None = None) -> list[JobRow]:
     records = ledger.records(entity, project)
     rows = []
-    for job in jobs:
+    for raw in jobs:
+        job = job_view(raw)  # wrongly-typed fields read as None; the row says what was wrong
         record = records.get(job["id"])
         syncing = home is not None and is_locked(home, "job", entity, project, job["id"])
         created, finished = job.get("created_at"), job.get("finished_at")
@@ -72,9 +74,9 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             created_at=created, finished_at=finished,
             duration_seconds=(finished - created) if created and finished else None,
             trained_tokens=job.get("trained_tokens"), fine_tuned_model=job.get("fine_tuned_model"),
-            n_epochs=hyperparameters_of(job).get("n_epochs"), sync_state=sync_state(job, record, syncing),
+            n_epochs=hyperparameters_of(job).get("n_epochs"), sync_state=sync_state(raw, record, syncing),
             synced_steps=record.steps_synced if record else 0, run_link=run_link(record, app_url),
-            sync_error=record.error if record else None))
+            sync_error=record.error if record else None, problem="; ".join(job.problems) or None))
     return rows
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .ids import SHOWN, shown, valid_job_id
 from .results import empty_metrics
 
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
@@ -90,4 +93,147 @@ def job_to_dict(job: Any) -> dict[str, Any]:
     """An SDK job (pydantic, extras included) as JSON-safe data."""
     if isinstance(job, dict):
         return json.loads(json.dumps(job, default=str))
-    return job.model_dump(mode="json")
+    # a mistyped field is ours to report (job_problem), once, not pydantic's to warn about on stderr
+    return job.model_dump(mode="json", warnings=False)
+
+
+# ---- the job's types, checked where it comes in -----------------------------------------------------
+# FineTuningJob of OpenAI's OpenAPI schema, as checks of the JSON a server sent. What the real API does
+# send is no problem: `error: {}` on a healthy job, `hyperparameters: null` (DPO/RFT), any status string
+# (`paused`; a new status must not hide a job), fields the schema does not list. Fields ftsync only copies
+# into W&B config (object, organization_id, seed, integrations) are not checked: no reader breaks on them.
+
+LATEST_TIME = 7_258_118_400  # 2200-01-01: later is no real time (and pandas' datetimes end in 2262)
+Check = Callable[[str, Any], list[str]]  # (the field's path, its value) -> problems
+
+
+def _short(value: Any) -> str:
+    """A value in a problem line: strings quoted and cut (ids.shown), numbers as such, else its kind."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return repr(value)[:SHOWN]
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return shown(value)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return (_integer(value) or isinstance(value, float)) and math.isfinite(value)
+
+
+def _unix_time(value: Any) -> bool:
+    return _integer(value) and 0 <= value < LATEST_TIME
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _kind(test: Callable[[Any], bool], expected: str, *, nullable: bool = True) -> Check:
+    def check(path: str, value: Any) -> list[str]:
+        ok = (value is None and nullable) or (value is not None and test(value))
+        return [] if ok else [f"{path} is {_short(value)}, not {expected}"]
+    return check
+
+
+def _obj(fields: dict[str, Check]) -> Check:
+    """An object (or null) whose listed fields, when present, pass their checks."""
+    def check(path: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, dict):
+            return [f"{path} is {_short(value)}, not an object"]
+        return [p for key, sub in fields.items() if key in value for p in sub(f"{path}.{key}", value[key])]
+    return check
+
+
+_text = _kind(lambda v: isinstance(v, str), "a string")
+_setting = _kind(lambda v: isinstance(v, str) or _number(v), "'auto' or a number")  # a hyperparameter
+_hyperparameters = _obj({k: _setting for k in ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")})
+_method_body = _obj({"hyperparameters": _hyperparameters})
+
+
+def _method(path: str, value: Any) -> list[str]:
+    """`{"type": "dpo", "dpo": {"hyperparameters": {...}}}`: the type names the part that is read."""
+    problems = _obj({"type": _text})(path, value)
+    if problems or value is None:
+        return problems
+    kinds = {"supervised", "dpo", "reinforcement", value.get("type") or "supervised"}
+    return [p for kind in sorted(kinds) if kind in value for p in _method_body(f"{path}.{kind}", value[kind])]
+
+
+JOB_FIELDS: dict[str, Check] = {
+    "id": _kind(lambda v: isinstance(v, str), "a string", nullable=False),
+    "created_at": _kind(_unix_time, "a Unix time", nullable=False),
+    "finished_at": _kind(_unix_time, "a Unix time"),
+    "estimated_finish": _kind(_unix_time, "a Unix time"),
+    "status": _kind(lambda v: isinstance(v, str), "a string", nullable=False),
+    "model": _kind(lambda v: isinstance(v, str), "a string", nullable=False),
+    "fine_tuned_model": _text,
+    "user_provided_suffix": _text,  # not in the schema, but sent by the API and shown by ftsync
+    "training_file": _text,
+    "validation_file": _text,
+    "result_files": _kind(_strings, "a list of strings"),
+    "trained_tokens": _kind(lambda v: _integer(v) and 0 <= v < 2**53, "a number of tokens"),  # 2**53: exact in JS
+    "hyperparameters": _hyperparameters,
+    "method": _method,
+    "error": _obj({"code": _text, "message": _text, "param": _text}),
+    "metadata": _kind(lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+                      "an object of strings"),
+}
+
+
+def _field_problems(job: dict[str, Any]) -> dict[str, list[str]]:
+    """Problems by top-level field; a field the server left out is the readers' to default."""
+    found = {name: check(name, job[name]) for name, check in JOB_FIELDS.items() if name in job}
+    return {name: problems for name, problems in found.items() if problems}
+
+
+def job_problems(job: dict[str, Any]) -> list[str]:
+    """What is wrong with the types of a job (as `job_to_dict` made it), one phrase per field."""
+    return [p for problems in _field_problems(job).values() for p in problems]
+
+
+def job_problem(job: dict[str, Any]) -> str | None:
+    """One line naming the job and its wrongly-typed fields, or None when its types are right:
+    `job ftjob-abc: created_at is '2024-01-01', not a Unix time`."""
+    return _problem_line(job.get("id"), job_problems(job))
+
+
+def _problem_line(job_id: Any, problems: list[str]) -> str | None:
+    if not problems:
+        return None
+    return f"job {job_id if valid_job_id(job_id) else _short(job_id)}: " + "; ".join(problems)
+
+
+class JobView(dict):
+    """A job as code that shows jobs sees it: every wrongly-typed field is None, and `problems` says
+    what was wrong. A dict, so readers keep `job.get(...)`."""
+
+    def __init__(self, job: dict[str, Any], problems: list[str] | None = None):
+        super().__init__(job)
+        self.problems = problems or []  # job_problems of the job as the server sent it
+
+    @property
+    def problem(self) -> str | None:
+        """The job_problem line of the job as the server sent it."""
+        return _problem_line(self.get("id"), self.problems)
+
+
+def job_view(job: dict[str, Any]) -> JobView:
+    """The one way a job reaches display code (`ftsync jobs`, the dashboard). Idempotent."""
+    if isinstance(job, JobView):
+        return job
+    found = _field_problems(job)
+    view = JobView(job, [p for problems in found.values() for p in problems])
+    for name in found:
+        if name != "id":  # every reader needs an id; list_jobs leaves out jobs without a valid one
+            view[name] = None
+    return view

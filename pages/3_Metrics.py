@@ -36,6 +36,9 @@ def curves() -> None:
     snaps = {}
     for job_id in selected:
         job = current.get(job_id, jobs[job_id])
+        if job.problem:  # its curves would be drawn from fields of the wrong type: say so instead
+            st.error(plain(job.problem))
+            continue
         try:
             snaps[job_id] = load_snapshot(cache_key(conn), job_id, f"{job.get('status')}:{job.get('finished_at')}", conn)
         except FtsyncError as exc:

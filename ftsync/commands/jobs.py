@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from ..exits import EXIT_OK, EXIT_USAGE
+from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .common import add_connection_options, openai_settings, wandb_settings
 from .output import table
+
+if TYPE_CHECKING:
+    from ..catalog import JobRow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,14 +39,25 @@ def run(args: argparse.Namespace) -> int:
     except FtsyncError as exc:
         print(f"ftsync jobs: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    bad = sum(1 for r in rows if r.problem)
     if args.json:
         for row in rows:
             print(json.dumps(row.to_dict()))
-        return EXIT_OK
-    print(table(["job", "status", "method", "model", "created", "sync"],
-                [(r.id, r.status, r.method, r.model, _date(r.created_at), r.sync_state) for r in rows]))
-    print(f"{len(rows)} jobs")
-    return EXIT_OK
+    else:
+        print_table(rows)
+        print(f"{len(rows)} jobs" + (f", {bad} with a field of the wrong type" if bad else ""))
+    # like `sync` and `validate`: every job is listed, and a job ftsync cannot read is a failed item
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+def print_table(rows: list[JobRow]) -> None:
+    headers = ["job", "status", "method", "model", "created", "sync"]
+    cells = [[r.id, r.status, r.method, r.model, _date(r.created_at), r.sync_state] for r in rows]
+    if any(r.problem for r in rows):  # the column only when there is something to say
+        headers.append("problem")
+        for row, r in zip(cells, rows):
+            row.append(r.problem or "")
+    print(table(headers, cells))
 
 
 def _date(ts: int | None) -> str:

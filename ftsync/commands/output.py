@@ -10,9 +10,9 @@ from typing import TextIO
 class ProgressLine:
     """`[####----] 12/40 ftjob-… logging` on one rewritten line on a terminal, plain lines otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 24):
-        self.stream, self.width = stream, width
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None, width: int = 24):
+        self.stream, self.width = stream or sys.stderr, width  # the stderr of now, not of the import
+        self.tty = self.stream.isatty()
 
     def update(self, done: int, total: int, text: str) -> None:
         filled = int(self.width * done / total) if total else self.width

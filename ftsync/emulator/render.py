@@ -91,6 +91,7 @@ def job_object(ws: Workspace, plan: JobPlan, now: float, mode: str) -> dict[str,
         obj["user_provided_suffix"] = plan.suffix
         obj["usage_metrics"] = None
         obj["shared_with_openai"] = False
+    obj.update(ws.job_overrides.get(plan.id, {}))
     return obj
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .datagen import FixedLineFile
 from .rand import ident
@@ -57,6 +58,8 @@ class Workspace:
     speed: float = 1.0
     clock: Callable[[], float] = time.time
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # job id -> fields sent in place of the rendered ones: tests make a server mistype a field
+    job_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     _job_order: list[str] = field(default_factory=list)  # newest first
     _results: dict[str, str] = field(default_factory=dict)  # result file id -> job id
     _counter: int = 0

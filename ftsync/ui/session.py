@@ -9,7 +9,7 @@ fingerprint (never the key) and receives the connection unhashed (`_conn`).
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,6 +17,9 @@ from ..connection import (ENDPOINT_FIELDS, KEY_ENDPOINT, Check, Connection, buil
                           check_wandb, endpoint_id)
 from ..ledger import Ledger
 from ..outbound import OutboundPolicy, policy_from_settings
+
+if TYPE_CHECKING:
+    from ..snapshot import JobView
 
 INPUTS = "ftsync_inputs"  # what the Connect page saved: keys, endpoints, W&B target
 TASKS = "ftsync_sync_tasks"  # background syncs started in this session
@@ -162,20 +165,27 @@ def ledger(conn: Connection) -> Ledger:
 
 
 @st.cache_data(ttl=15, show_spinner=False, max_entries=64)
-def load_jobs(fingerprint: str, _conn: Connection) -> list[dict[str, Any]]:
+def load_jobs(fingerprint: str, _conn: Connection) -> list[JobView]:
+    """The account's jobs as pages may show them: wrongly-typed fields None, `.problem` saying which."""
+    from ..snapshot import job_view
     from ..source import list_jobs
 
-    return list_jobs(_conn.openai.client(), _conn.openai.limits)
+    return [job_view(job) for job in list_jobs(_conn.openai.client(), _conn.openai.limits)]
 
 
 @st.cache_data(ttl=20, show_spinner=False, max_entries=128)
 def load_snapshot(fingerprint: str, job_id: str, job_state: str, _conn: Connection):
     """A job's events, checkpoints and metrics (no datasets). `job_state` (status + last update) is part
     of the key so a running job is re-read as it moves."""
+    from ..errors import SourceError
+    from ..snapshot import job_problem
     from ..source import fetch_snapshot, retrieve_job
 
     client = _conn.openai.client()
-    return fetch_snapshot(client, retrieve_job(client, job_id), None, log_datasets=False, limits=_conn.openai.limits)
+    job = retrieve_job(client, job_id)
+    if problem := job_problem(job):  # read again, it may have changed since the listing
+        raise SourceError(problem)
+    return fetch_snapshot(client, job, None, log_datasets=False, limits=_conn.openai.limits)
 
 
 @st.cache_data(ttl=60, show_spinner=False, max_entries=64)
@@ -219,7 +229,7 @@ def inspect_upload(session_fingerprint: str, digest: str, model: str | None, _da
     return inspect(_data, model=model)
 
 
-def jobs_or_stop(conn: Connection) -> list[dict[str, Any]]:
+def jobs_or_stop(conn: Connection) -> list[JobView]:
     """The account's jobs, or the one-line reason they cannot be read (and the page stops there)."""
     from ..errors import FtsyncError
     from .text import plain

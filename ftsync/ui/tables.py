@@ -6,7 +6,8 @@ import pandas as pd
 
 COLUMNS = {"id": "Job", "suffix": "Suffix", "model": "Base model", "method": "Method", "status": "Status",
            "created": "Created", "duration": "Duration", "trained_tokens": "Trained tokens",
-           "fine_tuned_model": "Fine-tuned model", "sync_state": "Sync state", "run_link": "W&B run"}
+           "fine_tuned_model": "Fine-tuned model", "sync_state": "Sync state", "run_link": "W&B run",
+           "problem": "Problem"}
 
 
 def filter_jobs(frame: pd.DataFrame, chosen: dict[str, list[str]], text: str = "") -> pd.DataFrame:
@@ -27,4 +28,6 @@ def jobs_table(frame: pd.DataFrame) -> pd.DataFrame:
     out["created"] = pd.to_datetime(out["created_at"], unit="s", utc=True)
     out["duration"] = pd.to_timedelta(out["duration_seconds"], unit="s")
     out["run_link"] = out["run_link"].where(out["run_link"].fillna("").str.startswith("http"), None)
-    return out[list(COLUMNS)].rename(columns=COLUMNS)
+    # the Problem column (a job's wrongly-typed fields) only when a shown job has one
+    columns = [c for c in COLUMNS if c != "problem" or out[c].notna().any()]
+    return out[columns].rename(columns=COLUMNS)
