@@ -20,6 +20,11 @@ class ConfigError(FtsyncError):
     """Bad or missing options or credentials; nothing was attempted."""
 
 
+class LedgerError(ConfigError):
+    """FTSYNC_HOME's ledger or locks cannot be read or written (full disk, read-only, damaged): a
+    sync stops at once, since what it wrote to W&B could not be recorded."""
+
+
 class AuthError(FtsyncError):
     """A service refused the credentials."""
 

@@ -8,6 +8,7 @@ order and recorded in `_migrations`, so an old ledger upgrades in place.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, LedgerError
 
 STATES = ("synced", "partial", "failed")
 
@@ -52,6 +53,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             offline INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX history_at ON history (at)"""),
+    ("003_attempts", """
+        CREATE TABLE attempts (             -- a run being written: removed once the ledger records it
+            entity TEXT NOT NULL,
+            project TEXT NOT NULL,
+            job_id TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            runs_dir TEXT,                    -- offline: the folder holding the run folders
+            known TEXT NOT NULL DEFAULT '[]', -- offline: the job's run folders there before this attempt
+            PRIMARY KEY (entity, project, job_id)
+        )"""),
 ]
 
 
@@ -70,6 +81,18 @@ class SyncRecord:
     error: str | None = None
     first_synced_at: float | None = None
     updated_at: float = 0.0
+
+
+@dataclass
+class Attempt:
+    """A run being written for a job; a row left behind means that sync was killed midway."""
+
+    entity: str
+    project: str
+    job_id: str
+    started_at: float
+    runs_dir: str | None = None
+    known: list[str] = field(default_factory=list)
 
 
 class Ledger:
@@ -102,15 +125,21 @@ class Ledger:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """A short connection per operation, in one transaction: safe from any thread and process."""
-        db = self._open()
+        try:
+            db = self._open()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(ledger_problem(self.path, exc)) from None
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
+        except sqlite3.DatabaseError as exc:  # full disk, read-only, busy past the timeout, damaged
+            raise LedgerError(ledger_problem(self.path, exc)) from None
         finally:
             db.close()
 
@@ -129,7 +158,29 @@ class Ledger:
         with self._connect() as db:
             return [_record(r) for r in db.execute("SELECT * FROM syncs ORDER BY updated_at DESC").fetchall()]
 
+    def begin_attempt(self, attempt: Attempt) -> None:
+        """Say, before a run is opened, that it is being written (see ftsync.attempts)."""
+        with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO attempts (entity, project, job_id, started_at, runs_dir, known)"
+                       " VALUES (?,?,?,?,?,?)", (attempt.entity, attempt.project, attempt.job_id, attempt.started_at,
+                                                 attempt.runs_dir, json.dumps(sorted(attempt.known))))
+
+    def attempt(self, entity: str, project: str, job_id: str) -> Attempt | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM attempts WHERE entity=? AND project=? AND job_id=?",
+                             (entity, project, job_id)).fetchone()
+        if row is None:
+            return None
+        data = dict(row)
+        data["known"] = json.loads(data["known"] or "[]")
+        return Attempt(**data)
+
+    def end_attempt(self, entity: str, project: str, job_id: str) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM attempts WHERE entity=? AND project=? AND job_id=?", (entity, project, job_id))
+
     def put(self, record: SyncRecord, *, action: str, message: str | None = None) -> None:
+        """Record a job's state (ending its attempt, if any, in the same transaction)."""
         if record.state not in STATES:
             raise ValueError(f"unknown state {record.state!r}")
         now = time.time()
@@ -154,6 +205,8 @@ class Ledger:
                 " VALUES (?,?,?,?,?,?,?,?,?)",
                 (now, record.entity, record.project, record.job_id, action, record.state,
                  message if message is not None else record.error, record.run_path, int(record.offline)))
+            db.execute("DELETE FROM attempts WHERE entity=? AND project=? AND job_id=?",
+                       (record.entity, record.project, record.job_id))
 
     def note(self, entity: str, project: str, job_id: str, *, action: str, outcome: str, message: str) -> None:
         """A history line that changes no state (e.g. a skipped job)."""
@@ -235,7 +288,8 @@ def _statements(sql: str) -> Iterator[str]:
 
 SCHEMA = {"syncs": {"entity", "project", "job_id", "state", "job_status", "fingerprint", "run_path", "offline",
                     "steps_synced", "artifacts", "error", "first_synced_at", "updated_at"},
-          "history": {"id", "at", "entity", "project", "job_id", "action", "outcome", "message", "run_path", "offline"}}
+          "history": {"id", "at", "entity", "project", "job_id", "action", "outcome", "message", "run_path", "offline"},
+          "attempts": {"entity", "project", "job_id", "started_at", "runs_dir", "known"}}
 
 
 def check_schema(db: sqlite3.Connection) -> None:
@@ -256,13 +310,24 @@ def ledger_problem(path: Path, exc: sqlite3.DatabaseError) -> str:
         return f"the sync ledger {path} cannot be written ({text}); make its folder writable or set FTSYNC_HOME"
     if "locked" in lower or "busy" in lower:
         return f"the sync ledger {path} is busy: another ftsync holds it ({text}); try again when it is done"
-    if "disk" in lower and "full" in lower:
+    if ("disk" in lower and "full" in lower) or _disk_full(path):
         return f"the disk holding the sync ledger {path} is full; free space and sync again (nothing was lost)"
+    if "i/o" in lower:
+        return (f"the disk holding the sync ledger {path} failed to read or write it ({text}); check the disk "
+                "and sync again (the ledger itself may well be intact)")
     if "lacks" in lower:
         return (f"{path} is not an ftsync ledger of a known version ({text}); point FTSYNC_HOME at another "
                 "folder, or move this file aside if you know it is not needed")
     return (f"the sync ledger {path} is damaged ({text}); restore it from a backup, or move it aside to start "
             "afresh (W&B itself still knows what was synced online)")
+
+
+def _disk_full(path: Path) -> bool:
+    """SQLite often says "disk I/O error" when it cannot grow its journal on a full disk."""
+    try:
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _record(row: sqlite3.Row) -> SyncRecord:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import LedgerError
 from .settings import fingerprint
 
 
@@ -25,9 +26,13 @@ class LockTimeout(Exception):
 def file_lock(home: Path, *name: str, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
     """Hold the lock named by `name` (hashed into a file name) until the block ends."""
     folder = Path(home) / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{fingerprint(*name)}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # a full or read-only FTSYNC_HOME: nothing can be synced safely
+        raise LedgerError(f"cannot create a lock in {folder} ({exc.strerror}); free space there, make it "
+                          "writable, or set FTSYNC_HOME") from None
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

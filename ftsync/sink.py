@@ -23,6 +23,7 @@ from .errors import ConfigError, SinkError
 from .ledger import SyncRecord
 from .settings import WandbSettings
 from .snapshot import DatasetRef, JobSnapshot, hyperparameters_of
+from .wandb_offline import unwritten
 from .wandb_session import explicit_credentials
 
 RESERVED_INIT_KWARGS = ("id", "name", "project", "entity", "job_type", "reinit", "resume")
@@ -142,11 +143,10 @@ class _RunWriter:
         settings = wandb.Settings(silent=True, console="off", x_disable_stats=True,
                                   mode="offline" if ws.offline else "online", **online)
         kwargs["tags"] = run_tags(self.snap, kwargs.get("tags"))
-        if ws.dir:
-            Path(ws.dir).mkdir(parents=True, exist_ok=True)
+        ws.run_dir.mkdir(parents=True, exist_ok=True)  # explicit: ftsync.attempts looks for run folders there
         with explicit_credentials(active=not ws.offline):
             self.run = wandb.init(project=ws.project, entity=ws.entity, id=self.snap.id, name=self.snap.id,
-                                  job_type="fine-tune", dir=str(ws.dir) if ws.dir else None, reinit="create_new",
+                                  job_type="fine-tune", dir=str(ws.run_dir), reinit="create_new",
                                   resume="allow" if self.resuming else None, settings=settings, **kwargs)
 
     def log_history(self) -> int:
@@ -217,17 +217,29 @@ class _RunWriter:
         return "/".join(self.run.path) if isinstance(self.run.path, (list, tuple)) else str(self.run.path)
 
 
+def _reason(exc: BaseException) -> str:
+    """One line for a failure while writing: a full or unwritable disk says so and where."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename2 or exc.filename
+        return f"{exc.strerror}" + (f" ({where})" if where else "")
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def write_snapshot(snap: JobSnapshot, opts: SinkOptions, previous: SyncRecord | None = None,
                    overwrite: bool = False) -> SinkResult:
-    """Log the snapshot (or what is missing of it) to its W&B run, and finish the run."""
+    """Log the snapshot (or what is missing of it) to its W&B run, and finish the run. Returns only
+    once the run is confirmed written (offline: read back from its transaction log); otherwise
+    raises SinkError, and the caller must not record anything as synced."""
     writer = _RunWriter(snap, opts, previous, overwrite)
     try:
         writer.open()
     except ConfigError:
         raise
     except Exception as exc:
-        raise SinkError(f"W&B refused the run for {snap.id}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-    exit_code = 1
+        raise SinkError(f"W&B refused the run: {_reason(exc)}") from None
+    failure: SinkError | None = None
+    result: SinkResult | None = None
     try:
         last = writer.log_history()
         if opts.log_datasets:
@@ -241,10 +253,19 @@ def write_snapshot(snap: JobSnapshot, opts: SinkOptions, previous: SyncRecord | 
             config = {k: v for k, v in config.items() if not (k in ("n_train", "n_valid") and v is None)}
         writer.run.config.update(config, allow_val_change=True)
         writer.run.summary.update(run_summary(snap))
-        exit_code = 0
-        return SinkResult(writer.run_path(), opts.wandb.offline, max(last, writer.start_step), sorted(writer.done),
-                          writer.problems)
+        result = SinkResult(writer.run_path(), opts.wandb.offline, max(last, writer.start_step), sorted(writer.done),
+                            writer.problems)
     except Exception as exc:
-        raise SinkError(f"W&B logging of {snap.id} failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    finally:
-        writer.run.finish(exit_code=exit_code)
+        failure = SinkError(f"W&B logging failed: {_reason(exc)}")
+    try:
+        writer.run.finish(exit_code=0 if failure is None else 1)
+    except Exception as exc:
+        failure = failure or SinkError(f"W&B could not finish the run: {_reason(exc)}")
+    if failure is not None:
+        raise failure
+    assert result is not None
+    if opts.wandb.offline:
+        problem = unwritten(Path(result.run_path), last if last > writer.start_step else None)
+        if problem:
+            raise SinkError(f"W&B did not write the whole run to disk: {problem}")
+    return result

@@ -16,7 +16,8 @@ from typing import Any
 
 import openai
 
-from .errors import AuthError, ConfigError, FtsyncError
+from . import attempts
+from .errors import AuthError, ConfigError, FtsyncError, LedgerError, SourceError
 from .filecache import FileCache
 from .ids import shown, valid_job_id
 from .ledger import Ledger, SyncRecord
@@ -24,7 +25,13 @@ from .limits import DEFAULT_LIMITS, Limits
 from .locks import LockTimeout, file_lock
 from .settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
 from .sink import SinkOptions, check_init_kwargs, write_snapshot
-from .snapshot import TERMINAL_STATUSES, JobSnapshot, job_fingerprint
+from .snapshot import (
+    TERMINAL_STATUSES,
+    JobSnapshot,
+    job_fingerprint,
+    job_problem,
+    job_view,
+)
 from .source import fetch_snapshot, list_jobs, retrieve_job
 from .wandb_offline import upload_command
 
@@ -177,9 +184,17 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
         if progress:
             progress(Progress(job_id, stage, finished[0], total, outcome))
 
+    stopped: list[LedgerError] = []  # the home (ledger, locks) cannot be written: no job can be recorded
+
     def one(job: dict[str, Any]) -> JobOutcome:
+        if stopped:
+            return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
         t0 = time.monotonic()
-        outcome = _sync_one(client, job, options, sink, ledger, cache, home, report)
+        try:
+            outcome = _sync_one(client, job, options, sink, ledger, cache, home, report)
+        except LedgerError as exc:
+            stopped.append(exc)
+            raise
         outcome.seconds = time.monotonic() - t0
         finished[0] += 1
         report(job["id"], "done", outcome)
@@ -187,7 +202,10 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
 
     if todo:
         with ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
-            outcomes += list(pool.map(one, todo))
+            futures = [pool.submit(one, job) for job in todo]
+        if stopped:
+            raise stopped[0]
+        outcomes += [f.result() for f in futures]
     offline_dirs = sorted({o.run_path for o in outcomes if o.run_path and options.wandb.offline
                            and o.outcome in ("synced", "partial")})
     return SyncReport(outcomes, options.wandb.offline, offline_dirs, time.monotonic() - started)
@@ -219,10 +237,13 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
     entity, project = options.wandb.scope
     job_id = job["id"]
     try:
+        _check_fields(job)  # first: a status of the wrong type would have _wait poll forever
         if options.wait and job.get("status") not in TERMINAL_STATUSES:
             report(job_id, "waiting")
             job = _wait(client, job, options)
+            _check_fields(job)
         with file_lock(home, "job", entity, project, job_id, timeout=options.lock_timeout):
+            attempts.discard(ledger, options.wandb, job_id)  # what a killed sync left of this job's run
             previous = ledger.get(entity, project, job_id)  # again: another sync may have just done it
             if not needs_sync(job, previous, options.overwrite):
                 return JobOutcome(job_id, job.get("status") or "", "skipped", "synced meanwhile elsewhere",
@@ -237,7 +258,12 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
                 return JobOutcome(job_id, snap.status, "skipped", f"job is {snap.status}: nothing new since the last sync",
                                   previous.run_path, previous.steps_synced)
             report(job_id, "logging")
-            result = write_snapshot(snap, sink, previous, options.overwrite)
+            attempts.begin(ledger, options.wandb, job_id)
+            try:
+                result = write_snapshot(snap, sink, previous, options.overwrite)
+            except BaseException:
+                attempts.discard(ledger, options.wandb, job_id)  # nothing half-written is left to upload
+                raise
             state = "synced" if snap.terminal and not result.problems else "partial"
             message = "; ".join(result.problems) or ("" if snap.terminal else f"job is {snap.status}: synced so far")
             ledger.put(SyncRecord(entity, project, job_id, state, job_status=snap.status,
@@ -247,13 +273,23 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
                                   first_synced_at=previous.first_synced_at if previous else None),
                        action=options.action, message=message or None)
             return JobOutcome(job_id, snap.status, state, message, result.run_path, result.steps_synced)
+    except LedgerError:
+        raise  # the home cannot be written: the whole sync stops (see sync_jobs)
     except (FtsyncError, LockTimeout) as exc:
         message = str(exc)
     except Exception as exc:  # a bug: keep the other jobs going, and say what broke
         message = f"unexpected {type(exc).__name__}: {exc}"
+    status = job_view(job).get("status")  # never a value of the wrong type into the ledger
     previous = ledger.get(entity, project, job_id)
     record = previous or SyncRecord(entity, project, job_id, "failed")
-    record.state, record.error, record.job_status = "failed", message, job.get("status")
+    record.state, record.error, record.job_status = "failed", message, status
     ledger.put(record, action=options.action)
-    return JobOutcome(job_id, job.get("status") or "", "failed", message,
+    return JobOutcome(job_id, status or "", "failed", message,
                       previous.run_path if previous else None, previous.steps_synced if previous else 0)
+
+
+def _check_fields(job: dict[str, Any]) -> None:
+    """A job with a field of the wrong type is this job's problem, in one line."""
+    problem = job_problem(job)
+    if problem:
+        raise SourceError(problem)

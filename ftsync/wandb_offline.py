@@ -13,6 +13,7 @@ import json
 import os
 import shlex
 import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +67,8 @@ class OfflineRun:
 
 
 def records(path: Path) -> Iterator[bytes]:
-    """The raw protobuf records of a transaction log."""
+    """The raw protobuf records of a transaction log (a record cut short at the end is left out:
+    that is where a full disk or a killed writer stopped)."""
     data = Path(path).read_bytes()
     if data[:4] != HEADER:
         raise ValueError(f"{path} is not a W&B transaction log")
@@ -77,6 +79,8 @@ def records(path: Path) -> Iterator[bytes]:
             pos += left
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if pos + 7 + length > len(data):
+            return
         payload = data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind == 1:
@@ -88,6 +92,49 @@ def records(path: Path) -> Iterator[bytes]:
         elif kind == 4:
             yield pending + payload
             pending = b""
+
+
+def unwritten(folder: Path, last_step: int | None, settle: float = 2.0) -> str | None:
+    """Why a finished offline run is not wholly on disk, or None: its transaction log must hold the
+    exit record and `last_step` (when steps were logged). wandb writes the log in its own process,
+    which may still be flushing when `finish()` returns, and never tells its caller that a write
+    failed (e.g. on a full disk): so the log is read back until it is complete, or has not grown
+    for `settle` seconds."""
+    last_size, since = -1, time.monotonic()
+    while True:
+        problem = _incomplete(folder, last_step)
+        if problem is None:
+            return None
+        size = sum(p.stat().st_size for p in Path(folder).glob("run-*.wandb"))
+        if size != last_size:
+            last_size, since = size, time.monotonic()
+        elif time.monotonic() - since >= settle:
+            return problem
+        time.sleep(0.05)
+
+
+def _incomplete(folder: Path, last_step: int | None) -> str | None:
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    logs = sorted(Path(folder).glob("run-*.wandb"))
+    if not logs:
+        return f"no transaction log in {folder}"
+    newest_step, exited = -1, False
+    try:
+        for raw in records(logs[-1]):
+            rec = pb.Record.FromString(raw)
+            kind = rec.WhichOneof("record_type")
+            if kind == "history":
+                newest_step = max(newest_step, rec.history.step.num)
+            elif kind == "exit":
+                exited = True
+    except (OSError, ValueError) as exc:  # unreadable, or not a log at all (its header never written)
+        return f"its log cannot be read back ({exc})"
+    if last_step is not None and newest_step < last_step:
+        return f"its log ends at step {max(newest_step, 0)} of {last_step} ({folder})"
+    if not exited:
+        return f"its log has no exit record ({folder})"
+    return None
 
 
 def _value(text: str) -> Any:
@@ -175,5 +222,10 @@ def pending_uploads(wandb_dir: Path) -> list[OfflineRun]:
     base = Path(wandb_dir) / "wandb"
     if not base.is_dir():
         return []
-    runs = [read_run(p, header_only=True) for p in base.glob("offline-run-*") if any(p.glob("run-*.wandb"))]
+    runs = []
+    for folder in base.glob("offline-run-*"):
+        try:
+            runs.append(read_run(folder, header_only=True))
+        except (OSError, ValueError):  # no log, or one whose writer died before its header: nothing to upload
+            continue
     return sorted((r for r in runs if not r.synced), key=lambda r: r.start_time)

@@ -37,7 +37,7 @@ def test_deleted_training_file_makes_a_partial_job_completed_later(frozen_demo, 
     got = {o.job_id: o for o in second.outcomes}
     assert got[victim].outcome == "synced" and got[other].outcome == "skipped" and second.ok
     runs = runs_by_job(sync_env)[victim]
-    assert len(runs) == 2 and runs[1].resume
+    assert len(runs) == 2 and runs[1].resume, [(r.path.name, r.resume, len(r.history)) for r in runs]
     assert runs[1].artifact(f"train-{file_id}").type == "training_files"
     assert runs[1].metrics() == []  # no step logged twice
 

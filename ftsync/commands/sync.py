@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     rows = [(o.job_id, o.job_status, o.outcome, o.steps, o.message) for o in report.outcomes]
     if rows:
-        print(table(["job", "status", "outcome", "steps", "note"], rows))
+        print(table(["job", "status", "outcome", "steps", "note"], rows, max_width=NOTE_WIDTH))
+    cut = [o for o in report.outcomes if len(o.message) > NOTE_WIDTH and o.outcome in ("failed", "partial")]
+    if cut:  # the table shortens notes; a problem is worth reading whole
+        print("Problems in full:\n" + "\n".join(f"  {o.job_id}: {o.message}" for o in cut))
     counts = ", ".join(f"{report.count(k)} {k}" for k in ("synced", "partial", "skipped", "failed") if report.count(k))
     print(f"{len(report.outcomes)} jobs: {counts or 'nothing to do'} in {report.seconds:.1f}s")
     if report.upload_command:
@@ -60,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     elif not report.offline:
         print_online_runs(report, options.wandb)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+NOTE_WIDTH = 70
 
 
 def print_online_runs(report, wandb) -> None:  # noqa: ANN001 - SyncReport, WandbSettings
