@@ -122,3 +122,20 @@ def test_a_full_ftsync_home_stops_the_sync_in_one_line_and_loses_nothing(small_d
         assert second.returncode == 0, second.stdout + second.stderr
         assert len(check_ledger_matches_disk(home)) == JOBS
         check_every_step_once(sync_env["wandb"])
+
+
+@pytest.mark.slow
+def test_a_read_only_ftsync_home_is_one_line_and_never_advice_to_discard(small_disk, sync_env):
+    """Proves: a ledger on a read-only disk is said to be unwritable, with the advice to make it
+    writable (ledger.ledger_problem; without it: "damaged ... move it aside"), in one line, exit 2.
+    Root ignores file modes, so the disk itself is mounted read-only."""
+    home = small_disk / "home"
+    Ledger.in_home(home)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    with Emulator(build_workspace("demo", clock=Clock(1_800_000_000.0)), api_key=KEY) as emu:
+        done = cli(emu, {"FTSYNC_HOME": str(home)})
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith(f"ftsync sync: the sync ledger {home}/ledger.sqlite3 cannot be written"), lines[0]
+    assert "make its folder writable or set FTSYNC_HOME" in lines[0] and "move it aside" not in lines[0]
