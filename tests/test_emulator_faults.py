@@ -112,3 +112,21 @@ def test_after_and_times_bound_a_rule():
 def test_bad_fault_rules_say_what_is_wrong(spec, words):
     with pytest.raises(FaultSpecError, match=words):
         FaultInjector.parse(spec)
+
+
+def test_latency_is_added_to_every_request():
+    """`--latency` models a real API's round trip for benchmarks: each request takes at least that."""
+    import time
+
+    from ftsync.emulator import Emulator
+
+    from .helpers import openai_client
+
+    with Emulator("demo", latency=0.2) as emu:
+        client = openai_client(emu, max_retries=0)
+        started = time.monotonic()
+        client.fine_tuning.jobs.list(limit=1)
+        client.files.list()
+        assert time.monotonic() - started >= 0.4
+    with pytest.raises(ValueError, match="latency"):
+        Emulator("demo", latency=float("nan"))

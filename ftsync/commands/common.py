@@ -31,12 +31,23 @@ def wandb_settings(args: argparse.Namespace) -> WandbSettings:
 
 def positive_number(text: str) -> float:
     """An argparse type: a finite number above 0 (nan, inf, -1 and 1e300 seconds are mistakes)."""
+    return _seconds(text, allow_zero=False)
+
+
+def non_negative_number(text: str) -> float:
+    """An argparse type: as positive_number, 0 included."""
+    return _seconds(text, allow_zero=True)
+
+
+def _seconds(text: str, *, allow_zero: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0 or value > 10 * 365 * 24 * 3600:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0 and at most 10 years, not {text}")
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not math.isfinite(value) or not low_ok or value > 10 * 365 * 24 * 3600:
+        least = "0 or more" if allow_zero else "above 0"
+        raise argparse.ArgumentTypeError(f"must be a number of seconds {least} and at most 10 years, not {text}")
     return value
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..exits import EXIT_OK, EXIT_USAGE
+from .common import non_negative_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--result-encoding", choices=["base64", "plain"], default="base64",
                    help="result files as today's API sends them (base64) or as older jobs did (plain CSV)")
     p.add_argument("--verbose", action="store_true", help="log each request line to stderr")
+    p.add_argument("--latency", type=non_negative_number, default=0.0, metavar="SECONDS",
+                   help="added to every request, as a real API's round trip (default 0)")
     bench = p.add_argument_group("bench workspace")
     bench.add_argument("--jobs", type=int, default=100)
     bench.add_argument("--steps", type=int, default=200, help="training steps per job")
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         emu = Emulator(args.workspace, host=args.host, port=args.port, api_key=args.api_key or DEFAULT_API_KEY,
                        mode=args.mode, faults=args.faults, seed=args.seed, speed=args.speed,
-                       result_encoding=args.result_encoding, verbose=args.verbose, **options)
+                       result_encoding=args.result_encoding, verbose=args.verbose,
+                       latency=args.latency, **options)
         emu.bind()
     except (ValueError, FaultSpecError, OSError) as exc:
         print(f"ftsync emulator: {exc}", file=sys.stderr)

@@ -75,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.server.emulator
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if emu.latency:
+            time.sleep(emu.latency)
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         path = url.path
@@ -218,12 +220,15 @@ class Emulator:
     def __init__(self, workspace: str | Workspace = "demo", *, host: str = "127.0.0.1", port: int = 0,
                  api_key: str = DEFAULT_API_KEY, mode: str = "realistic", faults: str | list[str] | None = None,
                  seed: int = 0, speed: float = 1.0, result_encoding: str = "base64", verbose: bool = False,
-                 **workspace_options: Any):
+                 latency: float = 0.0, **workspace_options: Any):
         ws = workspace if isinstance(workspace, Workspace) else build_workspace(
             workspace, seed=seed, speed=speed, **workspace_options)
         self.api = Api(ws, mode=mode, result_encoding=result_encoding)
         self.faults = FaultInjector.parse(faults, seed)
+        if not latency >= 0:  # also refuses nan
+            raise ValueError(f"latency must be 0 or more seconds, not {latency}")
         self.api_key, self.host, self.verbose = api_key, host, verbose
+        self.latency = latency  # seconds added to every request: a real API's round trip, for benchmarks
         self._requested_port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
