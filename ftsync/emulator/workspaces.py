@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -190,12 +190,14 @@ def build_demo(ws: Workspace) -> None:
 
 # ---- bench -------------------------------------------------------------------------------------
 
-def build_bench(ws: Workspace, *, jobs: int = 100, steps: int = 200, examples: int = 100,
+def build_bench(ws: Workspace, *, jobs: int = 100, steps: int | Sequence[int] = 200, examples: int = 100,
                 file_bytes: int | None = None, files: int | None = None, line_bytes: int = 512,
                 validation: bool = True) -> None:
-    """`jobs` succeeded SFT jobs of `steps` steps each, sharing `files` training files of
-    `examples` lines (or `file_bytes` bytes) each; nothing is rendered until it is read."""
-    if jobs < 0 or steps < 1 or examples < 1:
+    """`jobs` succeeded SFT jobs of `steps` steps each (a sequence: job j has steps[j % len]),
+    sharing `files` training files of `examples` lines (or `file_bytes` bytes) each; nothing is
+    rendered until it is read."""
+    sizes = [steps] if isinstance(steps, int) else list(steps)
+    if jobs < 0 or not sizes or min(sizes) < 1 or examples < 1:
         raise ValueError("bench needs jobs >= 0, steps >= 1, examples >= 1")
     n_lines = file_bytes // line_bytes if file_bytes else examples
     n_files = files or max(1, min(jobs, 20))
@@ -209,8 +211,9 @@ def build_bench(ws: Workspace, *, jobs: int = 100, steps: int = 200, examples: i
             entry = ws.add_file(f"bench_valid_{f}.jsonl", datagen.FixedLineFile(mix("bench-v", f), max(10, n_lines // 10),
                                 line_bytes), start + f, file_id="file-" + ident(22, "bench-valid", f))
             valid_ids.append(entry.id)
-    epochs = 3 if steps % 3 == 0 else (2 if steps % 2 == 0 else 1)
     for j in range(jobs):
+        steps = sizes[j % len(sizes)]
+        epochs = 3 if steps % 3 == 0 else (2 if steps % 2 == 0 else 1)
         job_id = "ftjob-" + ident(24, "bench-job", j)
         created = start + 86400 + (jobs - j) * 600  # added newest first
         plan = JobPlan(
