@@ -85,8 +85,8 @@ def run_summary(snap: JobSnapshot) -> dict[str, Any]:
         "fine_tuned_model": job.get("fine_tuned_model"),
         "trained_tokens": job.get("trained_tokens"),
         "duration_seconds": (finished - created) if created and finished else None,
-        "n_events": len(snap.events),
-        "n_checkpoints": len(snap.checkpoints),
+        "n_events": len(snap.events) if snap.events_read else None,
+        "n_checkpoints": len(snap.checkpoints) if snap.events_read else None,
     }
     if error.get("message") or error.get("code"):
         summary["error"] = error.get("message")
@@ -186,7 +186,7 @@ class _RunWriter:
     def log_final(self, step: int) -> None:
         """What only a finished job has: tables of events/checkpoints, job details, the model."""
         snap = self.snap
-        if "tables" not in self.done:
+        if "tables" not in self.done and snap.events_read:
             self.run.log({"events": _events_table(snap), "checkpoints": _checkpoints_table(snap)}, step=step)
             self.done.add("tables")
         if "job_details" not in self.done:

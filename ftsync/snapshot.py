@@ -45,6 +45,7 @@ class JobSnapshot:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)  # by step
     metrics: pd.DataFrame = field(default_factory=empty_metrics)
     datasets: list[DatasetRef] = field(default_factory=list)
+    events_read: bool = True  # False: events and checkpoints were not asked for (sync --no-events)
 
     @property
     def id(self) -> str:

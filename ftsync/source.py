@@ -168,13 +168,15 @@ def _result_file_id(job: dict[str, Any]) -> str | None:
 
 
 def fetch_snapshot(client: openai.OpenAI, job: dict[str, Any], cache: FileCache | None,
-                   *, log_datasets: bool = True, limits: Limits = DEFAULT_LIMITS) -> JobSnapshot:
+                   *, log_datasets: bool = True, log_events: bool = True,
+                   limits: Limits = DEFAULT_LIMITS) -> JobSnapshot:
     """Everything about one job, within limits.job_seconds. Raises SourceError when its metrics
-    cannot be had (LimitExceeded when a limit was hit)."""
+    cannot be had (LimitExceeded when a limit was hit). Without `log_events`, events and
+    checkpoints are read only when the metrics come from them (running jobs, RFT)."""
     job_id = check_job_id(job["id"])
     deadline = Deadline(limits.job_seconds, "job_seconds", f"fetching {job_id}")
     try:
-        snap = _fetch(client, job, job_id, cache, log_datasets, limits, deadline)
+        snap = _fetch(client, job, job_id, cache, log_datasets, log_events, limits, deadline)
     except SourceError:
         deadline.check()  # past the deadline, that is the one line to say, whatever was being read
         raise
@@ -183,12 +185,15 @@ def fetch_snapshot(client: openai.OpenAI, job: dict[str, Any], cache: FileCache 
 
 
 def _fetch(client: openai.OpenAI, job: dict[str, Any], job_id: str, cache: FileCache | None, log_datasets: bool,
-           limits: Limits, deadline: Deadline) -> JobSnapshot:
+           log_events: bool, limits: Limits, deadline: Deadline) -> JobSnapshot:
     snap = JobSnapshot(job=job)
-    snap.events = list_events(client, job_id, limits, deadline)
-    snap.checkpoints = list_checkpoints(client, job_id, limits, deadline)
     result_id = _result_file_id(job)
-    if method_of(job) != "reinforcement" and result_id:
+    from_result = method_of(job) != "reinforcement" and bool(result_id)
+    snap.events_read = log_events or not from_result
+    if snap.events_read:
+        snap.events = list_events(client, job_id, limits, deadline)
+        snap.checkpoints = list_checkpoints(client, job_id, limits, deadline)
+    if from_result:
         deadline.check()
         what = f"result file {result_id} of {job_id}"
         raw = _guard(what, lambda: read_result_file(client, result_id, limits, deadline))

@@ -51,6 +51,7 @@ class SyncOptions:
     wait_timeout: float | None = None
     workers: int = DEFAULT_WORKERS
     log_datasets: bool = True
+    log_events: bool = True  # False: no events/checkpoints tables (and no requests for them when avoidable)
     model_artifact_name: str = "model-metadata"
     model_artifact_type: str = "model"
     init_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -250,7 +251,7 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
                                   previous.run_path if previous else None)
             report(job_id, "fetching")
             snap = fetch_snapshot(client, job, cache, log_datasets=options.log_datasets,
-                                  limits=options.effective_limits)
+                                  log_events=options.log_events, limits=options.effective_limits)
             if previous is not None and _nothing_new(snap, previous, options):
                 problems = "; ".join(d.error for d in snap.datasets if d.error)
                 if snap.terminal and problems:  # still incomplete, for the same reason

@@ -255,3 +255,19 @@ def test_a_file_shared_by_many_jobs_is_downloaded_once(frozen_demo, sync_env):
     assert {o.outcome for o in report.outcomes} == {"synced"}
     assert counter.seen == 1
     assert list((sync_env["home"] / "cache").glob(f"*/files/{file_id}"))
+
+
+def test_no_events_skips_their_requests_and_tables_but_keeps_the_metrics(frozen_demo, sync_env):
+    """`--no-events` (the logger's work only): no events or checkpoints requested for a job whose
+    metrics come from its result file, no tables; the history is whole."""
+    emu = frozen_demo
+    job_id = demo_job(emu, status="succeeded", validation=True)
+    counter = emu.faults.add("jobs.events:500:p=0")  # never fires: counts the requests
+    report = sync_jobs(options(emu, sync_env, job_ids=[job_id], log_datasets=False, log_events=False))
+    assert [o.outcome for o in report.outcomes] == ["synced"]
+    assert counter.seen == 0
+    run = runs_by_job(sync_env)[job_id][0]
+    want = expected_rows(emu, openai_client(emu).fine_tuning.jobs.retrieve(job_id))
+    assert [int(r["step"]) for r in want] == [r["_step"] for r in run.metrics()]
+    assert "events" not in run.summary and run.summary["n_events"] is None
+    assert run.artifact("model-metadata").type == "model"

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait-timeout", type=positive_number, default=None, help="stop waiting after this many seconds")
     p.add_argument("--workers", type=positive_int, default=None, help="jobs synced in parallel (default: 4)")
     p.add_argument("--no-datasets", action="store_true", help="do not log training/validation files")
+    p.add_argument("--no-events", action="store_true",
+                   help="do not log the events and checkpoints tables (saves a request per 100 events)")
     add_connection_options(p)
     p.set_defaults(func=run)
 
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     options = SyncOptions(openai=openai_settings(args), wandb=wandb_settings(args), job_ids=args.ids, limit=args.limit,
                           overwrite=args.force, wait=args.wait, poll_interval=args.poll_interval,
                           wait_timeout=args.wait_timeout, workers=args.workers if args.workers is not None else DEFAULT_WORKERS,
-                          log_datasets=not args.no_datasets, action="cli")
+                          log_datasets=not args.no_datasets, log_events=not args.no_events, action="cli")
     bar = ProgressLine()
 
     def progress(p: Progress) -> None:
