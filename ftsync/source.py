@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2 as httpx
@@ -186,24 +187,29 @@ def fetch_snapshot(client: openai.OpenAI, job: dict[str, Any], cache: FileCache 
 
 def _fetch(client: openai.OpenAI, job: dict[str, Any], job_id: str, cache: FileCache | None, log_datasets: bool,
            log_events: bool, limits: Limits, deadline: Deadline) -> JobSnapshot:
+    """The job's reads at once, not one after another: at a real API's round trip, a job's events
+    pages, result file and dataset downloads then cost the longest of them, not their sum."""
     snap = JobSnapshot(job=job)
     result_id = _result_file_id(job)
     from_result = method_of(job) != "reinforcement" and bool(result_id)
     snap.events_read = log_events or not from_result
-    if snap.events_read:
-        snap.events = list_events(client, job_id, limits, deadline)
-        snap.checkpoints = list_checkpoints(client, job_id, limits, deadline)
-    if from_result:
-        deadline.check()
-        what = f"result file {result_id} of {job_id}"
-        raw = _guard(what, lambda: read_result_file(client, result_id, limits, deadline))
-        snap.metrics = parse_result_file(raw, what)
-    else:
+    files = [(role, job[key]) for role, key in (("train", "training_file"), ("valid", "validation_file"))
+             if log_datasets and cache is not None and job.get(key)]
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"ftsync-fetch-{job_id[-6:]}") as pool:
+        events = pool.submit(list_events, client, job_id, limits, deadline) if snap.events_read else None
+        checkpoints = pool.submit(list_checkpoints, client, job_id, limits, deadline) if snap.events_read else None
+        result = pool.submit(_read_metrics, client, job_id, result_id, limits, deadline) if from_result else None
+        datasets = [pool.submit(fetch_dataset, client, cache, role, file_id, limits, deadline) for role, file_id in files]
+        # results in the order they were read one by one before: the first failure is the one said
+        snap.events = events.result() if events else []
+        snap.checkpoints = checkpoints.result() if checkpoints else []
         # running jobs, and RFT (whose metrics are nested in events), read the metrics events
-        snap.metrics = metrics_from_events(snap.events)
-    if log_datasets and cache is not None:
-        for role, key in (("train", "training_file"), ("valid", "validation_file")):
-            if job.get(key):
-                deadline.check()
-                snap.datasets.append(fetch_dataset(client, cache, role, job[key], limits, deadline))
+        snap.metrics = result.result() if result else metrics_from_events(snap.events)
+        snap.datasets = [d.result() for d in datasets]
     return snap
+
+
+def _read_metrics(client: openai.OpenAI, job_id: str, result_id: str, limits: Limits, deadline: Deadline):
+    what = f"result file {result_id} of {job_id}"
+    raw = _guard(what, lambda: read_result_file(client, result_id, limits, deadline))
+    return parse_result_file(raw, what)

@@ -24,7 +24,7 @@ from .ledger import Ledger, SyncRecord
 from .limits import DEFAULT_LIMITS, Limits
 from .locks import LockTimeout, file_lock
 from .settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
-from .sink import SinkOptions, check_init_kwargs, write_snapshot
+from .sink import SinkOptions, check_init_kwargs
 from .snapshot import (
     TERMINAL_STATUSES,
     JobSnapshot,
@@ -34,6 +34,7 @@ from .snapshot import (
 )
 from .source import fetch_snapshot, list_jobs, retrieve_job
 from .wandb_offline import upload_command
+from .writers import Writers, processes_for
 
 DEFAULT_WORKERS = 4  # W&B run start/finish is mostly waiting on its service: 2x the 2 cores pays off
 
@@ -52,6 +53,7 @@ class SyncOptions:
     workers: int = DEFAULT_WORKERS
     log_datasets: bool = True
     log_events: bool = True  # False: no events/checkpoints tables (and no requests for them when avoidable)
+    processes: int = 0  # >0: W&B runs are written in that many worker processes; writers.AUTO: decide
     model_artifact_name: str = "model-metadata"
     model_artifact_type: str = "model"
     init_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -192,7 +194,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
             return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
         t0 = time.monotonic()
         try:
-            outcome = _sync_one(client, job, options, sink, ledger, cache, home, report)
+            outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write)
         except LedgerError as exc:
             stopped.append(exc)
             raise
@@ -202,7 +204,8 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
         return outcome
 
     if todo:
-        with ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
+        with Writers(processes_for(options.processes, len(todo))) as write, \
+                ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
             futures = [pool.submit(one, job) for job in todo]
         if stopped:
             raise stopped[0]
@@ -234,7 +237,8 @@ def _wait(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions) -> d
 
 
 def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, sink: SinkOptions,
-              ledger: Ledger, cache: FileCache, home: Path, report: Callable[..., None]) -> JobOutcome:
+              ledger: Ledger, cache: FileCache, home: Path, report: Callable[..., None],
+              write: Writers) -> JobOutcome:
     entity, project = options.wandb.scope
     job_id = job["id"]
     try:
@@ -261,7 +265,7 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
             report(job_id, "logging")
             attempts.begin(ledger, options.wandb, job_id)
             try:
-                result = write_snapshot(snap, sink, previous, options.overwrite)
+                result = write(snap, sink, previous, options.overwrite)
             except BaseException:
                 attempts.discard(ledger, options.wandb, job_id)  # nothing half-written is left to upload
                 raise

@@ -271,3 +271,18 @@ def test_no_events_skips_their_requests_and_tables_but_keeps_the_metrics(frozen_
     assert [int(r["step"]) for r in want] == [r["_step"] for r in run.metrics()]
     assert "events" not in run.summary and run.summary["n_events"] is None
     assert run.artifact("model-metadata").type == "model"
+
+
+@pytest.mark.slow
+def test_runs_written_in_worker_processes_follow_the_same_contract(frozen_demo, sync_env):
+    """processes=2 (the CLI's default for 4 jobs or more on 2 cores): the same runs as in threads."""
+    emu = frozen_demo
+    picks = [demo_job(emu, status="succeeded", validation=True), demo_job(emu, status="succeeded", method="dpo"),
+             demo_job(emu, status="failed"), demo_job(emu, status="cancelled")]
+    report = sync_jobs(options(emu, sync_env, job_ids=picks, processes=2))
+    assert [o.outcome for o in report.outcomes] == ["synced"] * 4, report.outcomes
+    runs = runs_by_job(sync_env)
+    client = openai_client(emu)
+    for job_id in picks:
+        job = client.fine_tuning.jobs.retrieve(job_id)
+        check_run(emu, job, runs[job_id][0], datasets=job.status != "failed" or job.error.code != "invalid_training_file")

@@ -62,6 +62,11 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number of at least 0."""
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 def job_id(text: str) -> str:
     """An argparse type: an OpenAI fine-tuning job id (checked before it reaches a path or W&B)."""
     from ..ids import valid_job_id

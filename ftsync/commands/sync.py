@@ -6,7 +6,15 @@ import argparse
 import sys
 
 from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from .common import add_connection_options, job_id, openai_settings, positive_int, positive_number, wandb_settings
+from .common import (
+    add_connection_options,
+    job_id,
+    non_negative_int,
+    openai_settings,
+    positive_int,
+    positive_number,
+    wandb_settings,
+)
 from .output import ProgressLine, table
 
 
@@ -24,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait-timeout", type=positive_number, default=None, help="stop waiting after this many seconds")
     p.add_argument("--workers", type=positive_int, default=None, help="jobs synced in parallel (default: 4)")
     p.add_argument("--no-datasets", action="store_true", help="do not log training/validation files")
+    p.add_argument("--processes", type=non_negative_int, default=None, metavar="N",
+                   help="write W&B runs in N worker processes (default: one per core for 4 jobs or more; 0: none)")
     p.add_argument("--no-events", action="store_true",
                    help="do not log the events and checkpoints tables (saves a request per 100 events)")
     add_connection_options(p)
@@ -33,11 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import FtsyncError
     from ..sync import DEFAULT_WORKERS, Progress, SyncOptions, sync_jobs
+    from ..writers import AUTO
 
     options = SyncOptions(openai=openai_settings(args), wandb=wandb_settings(args), job_ids=args.ids, limit=args.limit,
                           overwrite=args.force, wait=args.wait, poll_interval=args.poll_interval,
                           wait_timeout=args.wait_timeout, workers=args.workers if args.workers is not None else DEFAULT_WORKERS,
-                          log_datasets=not args.no_datasets, log_events=not args.no_events, action="cli")
+                          log_datasets=not args.no_datasets, log_events=not args.no_events, action="cli",
+                          processes=AUTO if args.processes is None else args.processes)
     bar = ProgressLine()
 
     def progress(p: Progress) -> None:
