@@ -27,11 +27,16 @@ if source_kind == "A job's file":
     job_id = st.selectbox("Job", ids, index=ids.index(wanted) if wanted in ids else 0, key="datasets_job",
                           format_func=lambda i: f"{i} · {jobs[i].get('user_provided_suffix') or jobs[i].get('model')}")
     job = jobs[job_id]
+    if job.problem:  # its fields of the wrong type read as missing below
+        st.warning(plain(job.problem))
     roles = {"training": job.get("training_file")}
     if job.get("validation_file"):
         roles["validation"] = job["validation_file"]
     role = st.radio("File", list(roles), horizontal=True, key="datasets_role")
     file_id = roles[role]
+    if not file_id:
+        st.info("This job names no training file.")
+        st.stop()
     validation_id = job.get("validation_file") if role == "training" else None
     model_default = job.get("model")
 elif source_kind == "A fine-tune file of the account":
@@ -72,16 +77,18 @@ c[5].metric("Estimated cost", f"${report.estimated_cost_usd:,.2f}" if report.est
 if report.cost_note:
     st.caption(report.cost_note)
 
-errors, warnings = len(report.errors), len(report.warnings)
+errors, warnings = report.error_count, report.warning_count  # all of them, not only those listed
 if errors:
-    st.error(f"{errors} error(s) and {warnings} warning(s): OpenAI would reject this file.")
+    st.error(f"{errors:,} error(s) and {warnings:,} warning(s): OpenAI would reject this file.")
 elif warnings:
-    st.warning(f"{warnings} warning(s).")
+    st.warning(f"{warnings:,} warning(s).")
 else:
     st.success("No problems found.")
 if report.findings:
     st.dataframe(pd.DataFrame([f.to_dict() | {"severity": f.severity} for f in report.findings]),
                  hide_index=True, width="stretch", height=min(400, 40 + 35 * len(report.findings)), key="datasets_findings")
+if report.truncated_codes:
+    st.caption(report.unlisted_note())
 
 hists = histograms(report)
 if hists:

@@ -32,11 +32,15 @@ def test_fixture_findings(name: str) -> None:
     assert report.ok == (not any(CODES[c][0] == "error" for _, c in EXPECTED[name]["findings"]))
 
 
+# Codes whose fixture is built by a test below instead of a file in DATA.
+BUILT_HERE = {"line_too_large"}
+
+
 def test_every_code_has_a_fixture() -> None:
     covered = {code for e in EXPECTED.values() for _, code in e["findings"]}
-    assert covered == set(CODES)
+    assert covered | BUILT_HERE == set(CODES)
     # ...and a fixture file named for it, so each code is easy to find and read.
-    assert {c for c in CODES if not (DATA / f"{c}.jsonl").exists()} == set()
+    assert {c for c in CODES if c not in BUILT_HERE and not (DATA / f"{c}.jsonl").exists()} == set()
 
 
 def test_codes_are_stable_snake_case_with_severity() -> None:
@@ -80,3 +84,20 @@ def test_findings_are_capped_per_code_but_counted() -> None:
     assert report.counts["invalid_json"] == 50
     assert len([f for f in report.findings if f.code == "invalid_json"]) == 5
     assert report.truncated_codes == ["invalid_json"]
+
+
+def test_line_too_large_is_skipped_reported_and_the_rest_checked() -> None:
+    """A line over max_line_bytes is never parsed: one error at its line, and the other lines are
+    checked as usual. Length alone does not decide: `[[],[],...]` is short on disk but each `[]` is a
+    56-byte list in memory, so it counts as what parsing it would take."""
+    good = (DATA / "good_chat.jsonl").read_bytes()  # 11 examples, lines of at most ~3 KB by parse_cost
+    long_text = (b'{"messages": [{"role": "user", "content": "' + b"x" * 6000 + b'"}, '
+                 b'{"role": "assistant", "content": "y"}]}\n')
+    many_values = b"[" + b"[]," * 300 + b"[]]\n"  # 904 bytes, ~44 KB once parsed
+    report = inspect(long_text + good + many_values, max_line_bytes=5000)
+    assert [[f.line, f.code] for f in report.findings] == [[1, "line_too_large"], [13, "line_too_large"]]
+    assert report.examples == 11 and report.format == "chat" and not report.ok
+    size = f"{len(long_text) - 1:,} bytes"  # without its newline
+    want = f"the line ({size}) would take more than 5,000 bytes of memory to parse; skipped"
+    assert report.findings[0].message == want
+    assert inspect(long_text + good, max_line_bytes=10_000).findings == []  # under the limit: an ordinary example

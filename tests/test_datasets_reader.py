@@ -9,6 +9,9 @@ import pytest
 
 from ftsync.datasets import DatasetError, iter_lines
 from ftsync.datasets import reader as reader_mod
+from ftsync.datasets.codes import FindingLog
+from ftsync.datasets.lineindex import LineIndex
+from ftsync.datasets.reader import LineReader
 
 
 def _summary(source) -> list[tuple[int, object, str | None]]:
@@ -94,3 +97,34 @@ def test_unreadable_sources_raise_one_line_dataset_errors(tmp_path) -> None:
         list(iter_lines(io.StringIO('{"a": 1}\n')))
     with pytest.raises(DatasetError, match="cannot read a dataset"):
         list(iter_lines(42))  # type: ignore[arg-type]
+
+
+def test_a_line_over_the_limit_is_one_finding_and_the_next_lines_still_count(monkeypatch) -> None:
+    monkeypatch.setattr(reader_mod, "CHUNK_BYTES", 64)  # the long lines span many chunks
+    long = b'"' + b"x" * 5_000 + b'"'
+    data = b'{"a": 1}\n' + long + b'\n{"a": 2}\n' + long  # the last one also lacks its newline
+    got = [(r.line, r.value, r.finding.code if r.finding else None) for r in iter_lines(data, max_line_bytes=1000)]
+    assert got == [(1, {"a": 1}, None), (2, None, "line_too_large"), (3, {"a": 2}, None), (4, None, "line_too_large")]
+    assert [r.value for r in iter_lines(data, max_line_bytes=10_000)] == [{"a": 1}, "x" * 5_000, {"a": 2}, "x" * 5_000]
+
+
+def test_with_a_log_only_parsed_lines_come_out_and_every_problem_is_counted() -> None:
+    data = b'\xef\xbb\xbf{"a": 1}\n\n\r\n \nnope\n"\xff"\n{"a": 2}\n' + b"\n" * 1000 + b'{"a": 3'
+    log = FindingLog(keep=2)
+    reader = LineReader(data, log=log)
+    assert [(r.line, r.value, r.finding) for r in reader] == [(1, {"a": 1}, None), (7, {"a": 2}, None)]
+    assert log.counts == {"utf8_bom": 1, "blank_line": 1003, "invalid_json": 1, "invalid_utf8": 1,
+                          "truncated_last_line": 1}
+    assert [(f.line, f.code) for f in log.kept if f.code == "blank_line"] == [(2, "blank_line"), (3, "blank_line")]
+    assert log.truncated_codes == ["blank_line"] and reader.lines == 1008 and reader.bytes_read == len(data)
+    # the same lines without a log: every problem is a Line of its own
+    assert sum(1 for r in iter_lines(data) if r.finding) == sum(log.counts.values())
+
+
+def test_line_index_is_a_first_line_map() -> None:
+    index, plain = LineIndex(capacity=2), {}
+    keys = [hash(str(i)) for i in range(5_000)] + [0, -1, 2**63 - 1, -(2**63)]
+    for line, key in enumerate(keys + keys[::7], 1):  # every 7th key again: a duplicate
+        assert index.setdefault(key, line) == plain.setdefault(key, line)
+    assert len(index) == len(plain) and all(index.get(k) == v and k in index for k, v in plain.items())
+    assert index.get(hash("absent")) is None and hash("absent") not in index

@@ -98,3 +98,27 @@ def test_looks_like_validation() -> None:
     assert validate._looks_like_validation("eval-set.jsonl")
     assert not validate._looks_like_validation("interval_train.jsonl")
     assert not validate._looks_like_validation("train.jsonl")
+
+
+def test_many_findings_of_a_code_are_counted_in_full_and_listed_in_part(tmp_path, capsys) -> None:
+    path = tmp_path / "blank.jsonl"
+    path.write_bytes((DATA / "good_chat.jsonl").read_bytes() + b"\n" * 3000)
+    assert run(path) == EXIT_OK  # warnings only
+    out = capsys.readouterr().out
+    assert "0 errors, 3000 warnings" in out and "blank_line ×3000 lines 12, 13, 14, 15, 16 (+2995 more):" in out
+    assert run(path, "--json") == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"] == {"blank_line": 3000} and len(report["warnings"]) == 1000
+
+
+def test_a_line_over_max_line_mb_is_an_error_not_a_crash(tmp_path, capsys) -> None:
+    path = tmp_path / "big.jsonl"
+    big = b'{"messages": [{"role": "user", "content": "%s"}, {"role": "assistant", "content": "y"}]}' % (b"x" * 20_000)
+    path.write_bytes((DATA / "good_chat.jsonl").read_bytes() + big + b"\n")
+    assert run(path) == EXIT_OK and "line_too_large" not in capsys.readouterr().out  # 32 MB by default
+    assert run(path, "--max-line-mb", "0.01") == EXIT_FAILED
+    out = capsys.readouterr().out
+    assert f"line_too_large ×1 line 12: the line ({len(big):,} bytes) would take more than 10,000 bytes" in out
+    for bad in ("nan", "inf", "0", "-1", "lots"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            validate._megabytes(bad)

@@ -39,7 +39,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default=None, dest="fmt", metavar="FORMAT",
                    help="force a format (chat, preference, reinforcement, legacy) instead of detecting it")
     p.add_argument("--json", action="store_true", help="print one JSON object per file (JSON lines)")
+    p.add_argument("--max-line-mb", type=_megabytes, default=None, dest="max_line_bytes", metavar="MB",
+                   help="skip (and report) a line that would take more memory than this to parse "
+                        "(default: 32; memory stays bounded on any file)")
     p.set_defaults(func=run)
+
+
+def _megabytes(text: str) -> int:
+    """An argparse type: a size in MB (decimal), as bytes."""
+    try:
+        mb = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of MB: {text!r}") from None
+    if not 0 < mb <= 1_000_000:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1000000 MB, not {text}")
+    return int(mb * 1_000_000)
 
 
 def _looks_like_validation(path: str) -> bool:
@@ -68,8 +82,7 @@ def _human_bytes(n: int) -> str:
 
 def render(report, validation: str | None = None) -> str:
     """The human-readable report for one file."""
-    errors = sum(k for c, k in report.counts.items() if c in _severities("error"))
-    warnings = sum(report.counts.values()) - errors
+    errors, warnings = report.error_count, report.warning_count
     head = (f"{report.path}: {report.format or 'unknown format'}, {report.examples:,} examples, "
             f"{_human_bytes(report.bytes)} — {errors} error{'s' * (errors != 1)}, "
             f"{warnings} warning{'s' * (warnings != 1)}")
@@ -89,7 +102,7 @@ def render(report, validation: str | None = None) -> str:
         out.append(f"  {fs[0].severity:<7} {code} ×{report.counts[code]}{where} {fs[0].message}")
     t, s = report.tokens, report.stats
     if report.examples:
-        how = f"{t['encoding']}, {'exact via ' + t['backend'] if t['exact'] else 'ESTIMATED (~4 chars/token)'}"
+        how = f"{t['encoding']}, {_exactness(t['exact'], t['backend'])}"
         out.append(f"  tokens: {t['total']:,} total, {t['assistant']:,} trained (assistant), "
                    f"max {t['max_example']:,} per example ({how})")
         for label, key in (("messages/example", "messages_per_example"), ("tokens/example", "tokens_per_example")):
@@ -112,15 +125,17 @@ def _usd(x: float) -> str:
     return f"{x:,.2f}" if x >= 1 else f"{x:.4f}"
 
 
-def _severities(sev: str) -> set[str]:
-    from ..datasets import CODES
-
-    return {c for c, (s, _) in CODES.items() if s == sev}
+def _exactness(exact: bool, backend: str) -> str:
+    if not exact:
+        return "ESTIMATED (~4 chars/token)"
+    # no backend: the file had no text to count, so no encoding was loaded (and zero is exact)
+    return f"exact via {backend}" if backend else "exact"
 
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets import DatasetError, inspect, resolve_model
     from ..datasets.formats import normalize_format
+    from ..datasets.reader import MAX_LINE_BYTES
 
     try:
         if args.model:
@@ -137,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for i, (path, validation) in enumerate(_pairs(list(args.files), args.validation)):
         try:
-            report = inspect(path, model=args.model, validation=validation, fmt=getattr(args, "fmt", None))
+            report = inspect(path, model=args.model, validation=validation, fmt=getattr(args, "fmt", None),
+                             max_line_bytes=getattr(args, "max_line_bytes", None) or MAX_LINE_BYTES)
         except DatasetError as exc:
             print(f"ftsync validate: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -6,6 +6,7 @@ Codes are stable API: the CLI's --json output, tests and the UI key on them. Add
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "invalid_utf8": ("error", "the line is not valid UTF-8"),
     "invalid_json": ("error", "the line is not valid JSON"),
     "truncated_last_line": ("error", "the last line has no newline and is not valid JSON: the file looks cut off"),
+    "line_too_large": ("error", "a line too large to parse in bounded memory (skipped: not checked or counted)"),
     # Shape of an example (cookbook checks, extended for tools, parts, weights).
     "not_an_object": ("error", "the line is JSON but not an object (cookbook: data_type)"),
     "unrecognized_example": ("error", "the object has none of messages, input/preferred_output, prompt/completion"),
@@ -81,6 +83,36 @@ def finding(line: int | None, code: str, message: str | None = None) -> Finding:
     if code not in CODES:
         raise KeyError(f"unknown finding code {code!r}")
     return Finding(line, code, message or CODES[code][1])
+
+
+MAX_FINDINGS_PER_CODE = 1000  # counts stay exact; only the stored findings are capped
+
+
+class FindingLog:
+    """A file's findings: every one counted exactly, only the first `keep` of each code stored.
+
+    A file of 20 million blank lines then holds 1,000 findings, not 20 million.
+    """
+
+    def __init__(self, keep: int = MAX_FINDINGS_PER_CODE):
+        self.keep = keep
+        self.counts: Counter[str] = Counter()
+        self.kept: list[Finding] = []
+
+    def add(self, line: int | None, code: str, message: str | None = None) -> None:
+        self.counts[code] += 1
+        if self.counts[code] <= self.keep:
+            self.kept.append(finding(line, code, message))
+
+    def add_finding(self, f: Finding) -> None:
+        self.counts[f.code] += 1
+        if self.counts[f.code] <= self.keep:
+            self.kept.append(f)
+
+    @property
+    def truncated_codes(self) -> list[str]:
+        """Codes with more findings than were stored."""
+        return sorted(c for c, n in self.counts.items() if n > self.keep)
 
 
 class DatasetError(ValueError):

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from .reader import Line, Source, iter_lines
+from .reader import Line, Source, iter_lines, parse_cost
 
 FORMATS = ("chat", "preference", "reinforcement", "legacy")
 # Spellings users and older docs use for the same formats.
@@ -66,7 +66,7 @@ def normalize_format(fmt: str | None) -> str | None:
 
 
 READ_AHEAD_RECORDS = 5_000  # a file whose first lines are junk is not buffered whole to find its format
-READ_AHEAD_BYTES = 16 << 20
+READ_AHEAD_BYTES = 16 << 20  # of parse_cost: what the held lines take parsed, not their length on disk
 
 
 def read_ahead(records: Iterator[Line], lines: int = DETECT_LINES) -> tuple[list[Line], str | None]:
@@ -80,7 +80,7 @@ def read_ahead(records: Iterator[Line], lines: int = DETECT_LINES) -> tuple[list
     held = 0
     for rec in records:
         head.append(rec)
-        held += len(rec.raw)
+        held += parse_cost(rec.raw)
         if len(head) >= READ_AHEAD_RECORDS or held >= READ_AHEAD_BYTES:
             break
         kind = example_kind(rec.value) if rec.finding is None else None

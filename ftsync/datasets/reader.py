@@ -1,25 +1,37 @@
-"""Streaming JSONL reader: constant memory, binary chunks, one result per line.
+"""Streaming JSONL reader: bounded memory, binary chunks, one result per line.
 
 Lines are split on b"\\n" in the raw bytes (0x0A never occurs inside a multi-byte UTF-8 sequence),
 so a chunk boundary can never corrupt a character and nothing is decoded twice.
+
+Memory is bounded on any input: one chunk plus one line is held, and a line that would cost more
+than `max_line_bytes` to hold or parse is skipped as `line_too_large` (never held whole).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NamedTuple, Union
 
-from .codes import DatasetError, Finding, finding
+from .codes import DatasetError, Finding, FindingLog, finding
 
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
 
-CHUNK_BYTES = 1 << 20
+# Splitting a chunk makes an object per line (~16 bytes of memory per byte of `{}` lines): 256 KiB
+# keeps that to a few MB, and reads stay large enough to cost nothing per line.
+CHUNK_BYTES = 1 << 18
 BOM = b"\xef\xbb\xbf"
+# The most one line may cost to hold and parse (see parse_cost). A line is one example: 32 MB fits two
+# images inline at OpenAI's 10 MB per image (base64), and is far beyond any text example (65,536 tokens).
+MAX_LINE_BYTES = 32_000_000
+# The most one parsed JSON value costs in Python, with its pointer: `[]` is 2 bytes on disk but a
+# 56-byte list in memory, so a line's length alone does not bound what parsing it takes.
+VALUE_BYTES = 72
 
 
 class Line(NamedTuple):
@@ -91,75 +103,154 @@ def _chunks(f: IO[bytes]) -> Iterator[bytes]:
         yield bytes(chunk)
 
 
-def _parse(n: int, raw: bytes, last: bool) -> Line:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return Line(n, None, finding(n, "invalid_utf8", f"invalid UTF-8 at byte {exc.start + 1} of the line"), raw)
-    try:
-        return Line(n, _decode(text), None, raw)
-    except RecursionError:
-        return Line(n, None, finding(n, "invalid_json", "invalid JSON: nested too deeply"), raw)
-    except ValueError as exc:  # JSONDecodeError, NaN, ints too long to convert
-        if last:
-            return Line(n, None, finding(n, "truncated_last_line",
-                                         "the last line ends without a newline and is not valid JSON: truncated file?"), raw)
-        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        return Line(n, None, finding(n, "invalid_json", f"invalid JSON: {msg}{col}"), raw)
+def parse_cost(raw: bytes) -> int:
+    """About the most memory parsing `raw` takes: its bytes, plus VALUE_BYTES per value it can hold
+    (one follows each '[', '{' and ','), so `[[],[],...]` counts as what it becomes, not its length."""
+    return len(raw) + VALUE_BYTES * (raw.count(b"[") + raw.count(b"{") + raw.count(b","))
 
 
-def iter_lines(source: Source) -> Iterator[Line]:
+def too_large(raw: bytes, limit: int) -> bool:
+    """Whether holding and parsing `raw` may cost more than `limit` bytes."""
+    # A line this short stays under the limit even if every byte opened a value: no need to count.
+    return len(raw) * (VALUE_BYTES + 1) > limit and (len(raw) > limit or parse_cost(raw) > limit)
+
+
+class _PendingLine:
+    """The line begun in earlier chunks: its pieces, or once it is over `limit` only its size."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.size <= self.limit:
+            self.pieces.append(piece)
+        else:  # too large: drop what is held, count the rest
+            self.pieces.clear()
+
+    def take(self) -> bytes | int:
+        """The finished line, joined once (per chunk would be quadratic), or its size if too large."""
+        line = b"".join(self.pieces) if self.size <= self.limit else self.size
+        self.pieces, self.size = [], 0
+        return line
+
+
+def _batches(chunks: Iterable[bytes], limit: int) -> Iterator[tuple[list[bytes | int], bool]]:
+    """Lines without their newline, a batch per chunk, and whether the batch is the unterminated last
+    line. A line longer than `limit` comes as its size (an int): it is never held whole."""
+    pending = _PendingLine(limit)
+    for chunk in chunks:
+        end = chunk.find(b"\n")
+        if end < 0:  # inside a long line
+            pending.add(chunk)
+            continue
+        if pending.size:  # the line begun in earlier chunks ends here
+            pending.add(chunk[:end])
+            yield [pending.take()], False
+            chunk = chunk[end + 1:]
+        lines: list[bytes | int] = chunk.split(b"\n")  # type: ignore[assignment]
+        pending.add(lines.pop())  # type: ignore[arg-type]
+        yield lines, False
+    if pending.size:
+        yield [pending.take()], True
+
+
+def _json_message(exc: ValueError) -> str:
+    msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)  # JSONDecodeError, NaN, huge ints
+    col = f" (column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+    return f"invalid JSON: {msg}{col}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def iter_lines(source: Source, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Line]:
     """Yield a `Line` per line of a JSONL source, with 1-based line numbers.
 
-    `source` is a path (str/Path), bytes, or a binary file-like object. Memory stays constant:
-    only one chunk plus one partial line is held. Blank lines and a leading BOM yield a warning
-    `Line` (value None); undecodable lines yield an error `Line`. Never raises for bad content,
-    only `DatasetError` for an unreadable source.
+    `source` is a path (str/Path), bytes, or a binary file-like object. Memory stays bounded:
+    only one chunk plus one line is held. Blank lines and a leading BOM yield a warning `Line`
+    (value None); undecodable lines, and lines over `max_line_bytes`, yield an error `Line`.
+    Never raises for bad content, only `DatasetError` for an unreadable source.
     """
-    return iter(LineReader(source))
+    return iter(LineReader(source, max_line_bytes=max_line_bytes))
 
 
 class LineReader:
-    """`iter_lines` with a byte count, for reports."""
+    """`iter_lines`, with a byte and line count for reports.
 
-    def __init__(self, source: Source):
+    With a `log`, problems go to the log (counted exactly, stored up to its cap) and only the lines
+    that parse are yielded: a file of millions of bad lines then costs no object per line.
+    """
+
+    def __init__(self, source: Source, *, log: FindingLog | None = None, max_line_bytes: int = MAX_LINE_BYTES):
         self.source = source
+        self.log = log
+        self.max_line_bytes = max_line_bytes
         self.bytes_read = 0
+        self.lines = 0
 
     def __iter__(self) -> Iterator[Line]:
-        n = 0
-        pending: list[bytes] = []  # the unfinished last line, in pieces
-        first = True
+        self.bytes_read = self.lines = 0
         with open_source(self.source) as f:
-            for chunk in _chunks(f):
-                self.bytes_read += len(chunk)
-                if first:
-                    first = False
-                    if chunk.startswith(BOM):
-                        chunk = chunk[3:]
-                        yield Line(1, None, finding(1, "utf8_bom"), b"")
-                if b"\n" not in chunk:  # inside a long line: join once, not per chunk (quadratic)
-                    pending.append(chunk)
-                    continue
-                if pending:
-                    chunk = b"".join([*pending, chunk])
-                    pending.clear()
-                parts = chunk.split(b"\n")
-                pending.append(parts.pop())
-                for raw in parts:
+            chunks = self._counted(_chunks(f))
+            first = next(chunks, b"")
+            if first.startswith(BOM):
+                first = first[3:]
+                bom = self._problem(1, "utf8_bom")
+                if bom:
+                    yield bom
+            n, log = 0, self.log
+            for batch, last in _batches(itertools.chain([first], chunks), self.max_line_bytes):
+                for raw in batch:
                     n += 1
-                    if raw.endswith(b"\r"):
-                        raw = raw[:-1]
-                    if not raw or raw.isspace():
-                        yield Line(n, None, finding(n, "blank_line"), raw)
+                    if not raw and log is not None:  # the commonest junk: logged without a call per line
+                        log.add(n, "blank_line")
                         continue
-                    yield _parse(n, raw, False)
-        rest = b"".join(pending)
-        if rest:  # the last line had no trailing newline
-            n += 1
-            raw = rest[:-1] if rest.endswith(b"\r") else rest
-            if raw.isspace() or not raw:
-                yield Line(n, None, finding(n, "blank_line"), raw)
-            else:
-                yield _parse(n, raw, True)
+                    line = self._line(n, raw, last)
+                    if line is not None:
+                        yield line
+                self.lines = n
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.bytes_read += len(chunk)
+            yield chunk
+
+    def _line(self, n: int, raw: bytes | int, last: bool) -> Line | None:
+        """The Line for one line's bytes (or size, when too large); None when the log took it."""
+        if not raw:
+            return self._problem(n, "blank_line")
+        if isinstance(raw, int) or too_large(raw, self.max_line_bytes):
+            size = raw if isinstance(raw, int) else len(raw)
+            return self._problem(n, "line_too_large", f"the line ({_size(size)}) would take more than "
+                                                      f"{_size(self.max_line_bytes)} of memory to parse; skipped")
+        if raw[-1] == 13:  # CRLF
+            raw = raw[:-1]
+        if not raw or raw.isspace():
+            return self._problem(n, "blank_line", raw=raw)
+        return self._parse(n, raw, last)
+
+    def _parse(self, n: int, raw: bytes, last: bool) -> Line | None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return self._problem(n, "invalid_utf8", f"invalid UTF-8 at byte {exc.start + 1} of the line", raw)
+        try:
+            return Line(n, _decode(text), None, raw)
+        except RecursionError:
+            return self._problem(n, "invalid_json", "invalid JSON: nested too deeply", raw)
+        except ValueError as exc:
+            if last:
+                return self._problem(n, "truncated_last_line",
+                                     "the last line ends without a newline and is not valid JSON: truncated file?", raw)
+            return self._problem(n, "invalid_json", _json_message(exc), raw)
+
+    def _problem(self, n: int, code: str, message: str | None = None, raw: bytes = b"") -> Line | None:
+        """A finding as a Line to yield, or None once it is in the log."""
+        if self.log is None:
+            return Line(n, None, finding(n, code, message), raw)
+        self.log.add(n, code, message)
+        return None

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from array import array
 import os
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .checks import CHECKS, Info
-from .codes import CODES, Finding, finding
+from .codes import CODES, MAX_FINDINGS_PER_CODE, Finding, FindingLog, finding
 from .formats import compatible, example_kind, normalize_format, read_ahead
+from .lineindex import LineIndex
 from .prices import DEFAULT_MODEL, BaseModel, resolve_model, training_cost
-from .reader import Line, LineReader, Source, source_name
+from .reader import MAX_LINE_BYTES, Line, LineReader, Source, source_name
 from .stats import Stats, default_epochs, example_tokens
-from .tokens import get_encoder
+from .tokens import LazyCounter
 
 MIN_EXAMPLES = 10
-MAX_FINDINGS_PER_CODE = 1000  # counts stay exact; only the stored findings are capped
 LINES_IN_MESSAGE = 10
 
 
@@ -42,11 +42,30 @@ class DatasetReport:
 
     @property
     def errors(self) -> list[Finding]:
+        """The stored errors: the first `max_findings_per_code` of each code (see error_count)."""
         return [f for f in self.findings if f.severity == "error"]
 
     @property
     def warnings(self) -> list[Finding]:
+        """The stored warnings: the first `max_findings_per_code` of each code (see warning_count)."""
         return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def error_count(self) -> int:
+        """Every error in the file, including those past the cap."""
+        return sum(n for c, n in self.counts.items() if CODES[c][0] == "error")
+
+    @property
+    def warning_count(self) -> int:
+        return sum(n for c, n in self.counts.items() if CODES[c][0] == "warning")
+
+    def unlisted_note(self) -> str:
+        """'' when every finding is listed, else which codes have more than are listed and how many."""
+        if not self.truncated_codes:
+            return ""
+        listed = Counter(f.code for f in self.findings)
+        more = ", ".join(f"{c} (and {self.counts[c] - listed[c]:,} more)" for c in self.truncated_codes)
+        return f"Only the first {max(listed.values()):,} findings of a code are listed: {more}."
 
     @property
     def ok(self) -> bool:
@@ -71,64 +90,57 @@ def _lines_text(lines: list[int], total: int) -> str:
     return f"line{'s' if total > 1 else ''} {shown}{more}"
 
 
-def line_keys(source: Source) -> dict[int, int]:
+def line_keys(source: Source, max_line_bytes: int = MAX_LINE_BYTES) -> LineIndex:
     """hash(stripped line bytes) -> first line number, for every parsed line of a file."""
-    keys: dict[int, int] = {}
-    for rec in LineReader(source):
-        if rec.finding is None:
-            keys.setdefault(hash(rec.raw.strip()), rec.line)
+    keys = LineIndex()
+    # with a log, the reader yields only the lines that parse; keep=0: their problems are not reported here
+    for rec in LineReader(source, log=FindingLog(keep=0), max_line_bytes=max_line_bytes):
+        keys.setdefault(hash(rec.raw.strip()), rec.line)
     return keys
 
 
 def inspect(source: Source, *, model: str | None = None, validation: Source | None = None,
-            fmt: str | None = None, max_findings_per_code: int = MAX_FINDINGS_PER_CODE) -> DatasetReport:
-    """Validate and measure a JSONL dataset in one streaming pass.
+            fmt: str | None = None, max_findings_per_code: int = MAX_FINDINGS_PER_CODE,
+            max_line_bytes: int = MAX_LINE_BYTES) -> DatasetReport:
+    """Validate and measure a JSONL dataset in one streaming pass, in bounded memory.
 
     `model`: the base model for token limits, encoding and price (default: per format, see prices.py).
     `validation`: a validation file; examples of `source` that also appear in it are reported.
     `fmt`: force a format instead of detecting it from the first lines.
+    `max_findings_per_code`: findings stored per code; `counts` has them all.
+    `max_line_bytes`: a line that would take more to parse is skipped as `line_too_large`.
     Raises DatasetError (one line) for an unreadable source or unknown model; bad content is findings.
     """
     base: BaseModel | None = resolve_model(model) if model else None
     fmt = normalize_format(fmt)
-    val_keys = line_keys(validation) if validation is not None else {}
+    val_keys = line_keys(validation, max_line_bytes) if validation is not None else LineIndex()
     # the file's own name: a cached account file is named by its id, a local one by its filename
     val_name = os.path.basename(source_name(validation)) if validation is not None else ""
 
-    reader = LineReader(source)
+    log = FindingLog(max_findings_per_code)
+    add = log.add_finding
+    reader = LineReader(source, log=log, max_line_bytes=max_line_bytes)  # yields only the lines that parse
     it = iter(reader)
     head: list[Line] = []
     if fmt is None:  # look ahead at the first examples only: memory stays bounded
         head, fmt = read_ahead(it)
     if base is None and fmt is not None:
         base = resolve_model(DEFAULT_MODEL[fmt])
-    enc = get_encoder(base.encoding if base else "o200k_base").counter()
+    enc = LazyCounter(base.encoding if base else "o200k_base")  # loaded only if there is text to count
     limit = base.token_limit if base else 1 << 31
-
-    findings: list[Finding] = []
-    counts: Counter[str] = Counter()
-
-    def add(f: Finding) -> None:
-        counts[f.code] += 1
-        if counts[f.code] <= max_findings_per_code:
-            findings.append(f)
 
     stats = Stats()
     check = CHECKS.get(fmt) if fmt else None
     mixed: dict[str, list[int]] = {}
     mixed_n: Counter[str] = Counter()
-    seen: dict[int, int] = {}
-    examples = lines = 0
+    seen = LineIndex()
+    examples = 0
 
     def records():
         yield from head
         yield from it
 
     for rec in records():
-        lines = rec.line
-        if rec.finding is not None:
-            add(rec.finding)
-            continue
         n, ex = rec.line, rec.value
         if not isinstance(ex, dict):
             add(finding(n, "not_an_object", f"the line is a JSON {type(ex).__name__}, not an object"))
@@ -162,8 +174,9 @@ def inspect(source: Source, *, model: str | None = None, validation: Source | No
         first = seen.setdefault(key, n)
         if first != n:
             add(finding(n, "duplicate_example", f"same as line {first}"))
-        if key in val_keys:
-            add(finding(n, "validation_overlap", f"also in the validation file {val_name} (line {val_keys[key]})"))
+        overlap = val_keys.get(key)
+        if overlap is not None:
+            add(finding(n, "validation_overlap", f"also in the validation file {val_name} (line {overlap})"))
 
     if mixed:
         parts = [f"{_lines_text(mixed[k], mixed_n[k])} {'are' if mixed_n[k] > 1 else 'is'} {k}" for k in mixed]
@@ -171,7 +184,7 @@ def inspect(source: Source, *, model: str | None = None, validation: Source | No
     if examples < MIN_EXAMPLES:
         add(finding(None, "too_few_examples", f"{examples} example{'s' if examples != 1 else ''}; "
                                               f"OpenAI requires at least {MIN_EXAMPLES}"))
-    findings.sort(key=lambda f: (f.line is not None, f.line or 0))
+    findings = sorted(log.kept, key=lambda f: (f.line is not None, f.line or 0))
 
     n_epochs = default_epochs(examples)
     cost, note = None, ""
@@ -186,9 +199,9 @@ def inspect(source: Source, *, model: str | None = None, validation: Source | No
         "encoding": enc.name, "backend": enc.backend, "billed_per_epoch": stats.billed, "limit": limit,
     }
     return DatasetReport(
-        path=source_name(source), format=fmt, examples=examples, bytes=reader.bytes_read, lines=lines,
-        model=base.name if base else None, findings=findings, counts=dict(counts), stats=summary,
+        path=source_name(source), format=fmt, examples=examples, bytes=reader.bytes_read, lines=reader.lines,
+        model=base.name if base else None, findings=findings, counts=dict(log.counts), stats=summary,
         tokens=tokens, n_epochs=n_epochs, estimated_cost_usd=cost, cost_note=note,
-        truncated_codes=sorted(c for c, k in counts.items() if k > max_findings_per_code),
+        truncated_codes=log.truncated_codes,
         per_example={"tokens": stats.tokens, "assistant_tokens": stats.trained, "messages": stats.messages},
     )

@@ -11,9 +11,10 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from .codes import FindingLog
 from .formats import (CHAT_KEYS, NON_PREFERRED_KEYS, PREFERRED_KEYS, compatible, example_kind, normalize_format,
                       read_ahead)
-from .reader import Line, Source, iter_lines
+from .reader import Line, LineReader, Source
 
 COLUMNS = {
     "chat": ["line", "system", "user", "assistant", "turns", "tools", "conversation"],
@@ -125,7 +126,7 @@ def row(fmt: str, line: int, ex: dict[str, Any]) -> dict[str, Any]:
 def _examples(source: Source, fmt: str | None):
     """(format, iterator of (line, example)) for lines of the file's format; detection looks ahead
     at the first examples without rereading, so non-seekable streams work."""
-    it = iter(iter_lines(source))
+    it = iter(LineReader(source, log=FindingLog(keep=0)))  # only lines that parse: no object per bad line
     head: list[Line] = []
     fmt = normalize_format(fmt)
     if fmt is None:
@@ -134,7 +135,7 @@ def _examples(source: Source, fmt: str | None):
 
     def gen():
         for rec in _chain(head, it):
-            if rec.finding is None and isinstance(rec.value, dict) and compatible(example_kind(rec.value), fmt):
+            if isinstance(rec.value, dict) and compatible(example_kind(rec.value), fmt):
                 yield rec.line, rec.value
 
     return fmt, gen()

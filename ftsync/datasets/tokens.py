@@ -104,6 +104,35 @@ class CachingCounter:
         return hit
 
 
+class LazyCounter:
+    """A CachingCounter for the encoding `name`, loaded on the first text there is to count.
+
+    An encoding costs ~140 MB (bpe-openai's o200k_base): a file with no text to count (junk or blank
+    lines, objects that are not examples) never pays for it. Until then nothing was estimated, so
+    the counts (zero text tokens) are exact, and `backend` is "".
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self._counter: CachingCounter | None = None
+
+    @property
+    def backend(self) -> str:
+        return self._counter.backend if self._counter else ""
+
+    @property
+    def exact(self) -> bool:
+        return self._counter.exact if self._counter else True
+
+    def count(self, text: str) -> int:
+        """Loads the encoding on the first text; later calls go straight to its counter."""
+        if not text:
+            return 0
+        self._counter = get_encoder(self.name).counter()
+        self.count = self._counter.count  # type: ignore[method-assign]  # runs per string: skip this frame
+        return self._counter.count(text)
+
+
 def _clean(text: str) -> str:
     try:
         text.encode("utf-8")
