@@ -315,7 +315,7 @@ def ledger_problem(path: Path, exc: sqlite3.DatabaseError) -> str:
     if "i/o" in lower:
         return (f"the disk holding the sync ledger {path} failed to read or write it ({text}); check the disk "
                 "and sync again (the ledger itself may well be intact)")
-    if "lacks" in lower:
+    if "lacks" in lower or "already exists" in lower:  # tables of another program, or another version
         return (f"{path} is not an ftsync ledger of a known version ({text}); point FTSYNC_HOME at another "
                 "folder, or move this file aside if you know it is not needed")
     return (f"the sync ledger {path} is damaged ({text}); restore it from a backup, or move it aside to start "
