@@ -286,3 +286,18 @@ def test_runs_written_in_worker_processes_follow_the_same_contract(frozen_demo, 
     for job_id in picks:
         job = client.fine_tuning.jobs.retrieve(job_id)
         check_run(emu, job, runs[job_id][0], datasets=job.status != "failed" or job.error.code != "invalid_training_file")
+
+
+def test_a_large_dataset_file_gets_the_digest_wandb_would_give_it(tmp_path):
+    """add_large_file hashes in chunks (wandb maps the whole file): the manifest entry must be the same."""
+    import wandb
+
+    from ftsync.sink import add_large_file
+
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(bytes(range(256)) * 9000)
+    theirs, ours = wandb.Artifact("a", type="t"), wandb.Artifact("a", type="t")
+    theirs.add_file(str(path), name="file-x")
+    add_large_file(ours, path, "file-x")
+    a, b = theirs.manifest.entries["file-x"], ours.manifest.entries["file-x"]
+    assert (a.digest, a.size) == (b.digest, b.size)
