@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -42,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import FtsyncError
+
+    # wandb suggests Weave whenever openai is imported: noise for a sync tool, whose own API calls
+    # are not what a user would trace
+    os.environ.setdefault("WANDB_DISABLE_WEAVE", "true")
     from ..sync import DEFAULT_WORKERS, Progress, SyncOptions, sync_jobs
     from ..writers import AUTO
 
