@@ -153,6 +153,7 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where to write the files (default: a temporary directory)")
     ap.add_argument("--skip", action="append", default=[], choices=list(WORKERS), help="skip a contender")
     ap.add_argument("--worker", nargs=2, metavar=("NAME", "PATH"), help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, help="also write the figures here (for benchmarks/run_all.py)")
     args = ap.parse_args()
     if args.worker:
         name, path = args.worker
@@ -184,6 +185,9 @@ def main() -> None:
             same = (results["ftsync"]["tokens"], results["ftsync"]["assistant_tokens"]) == \
                    (results["cookbook"]["tokens"], results["cookbook"]["assistant_tokens"])
             print(f"  token totals identical to the cookbook's: {same} (backend {results['ftsync']['backend']})")
+        out = {"mb": size / 1e6, "full_pass": results, "preview": {}}
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
         if "preview" in args.skip:
             return
         small = Path(tmp) / "chat_small.jsonl"
@@ -195,6 +199,9 @@ def main() -> None:
         for label, path, n in (("0.1 MB", small, small.stat().st_size), (f"{psize / 1e6:,.0f} MB", ppath, psize)):
             r = min((child("preview", str(path)) for _ in range(3)), key=lambda r: r["seconds"])
             print(f"  {label:>8} file: {r['seconds'] * 1000:7.1f} ms for {r['rows']} rows (best of 3)")
+            out["preview"][label] = r
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 Contenders, each in a fresh process over the same emulated jobs (W&B offline, a fresh WANDB_DIR):
   logger     wandb's `WandbLogger.sync` in a loop over the job ids, datasets off (offline it cannot
              log them), its W&B look-ups stubbed to "not found" (offline there is no W&B to ask)
-  ftsync     `ftsync sync`, datasets off: the logger's work (metrics, config, summary, the model
-             artifact) plus the events and checkpoints tables and job_details, which it does not log
+  ftsync     `ftsync sync --no-datasets --no-events`: the logger's work (metrics, config, summary,
+             the model artifact) plus job_details
   full       `ftsync sync` with everything: the above plus datasets as artifacts and tables
   floor      a bare script: per job `wandb.init` + one `run.log` per row + `finish`, no API at all
 Each figure is the median of --trials runs (contenders interleaved); peak RSS and CPU cover the
@@ -66,8 +66,8 @@ def run_ftsync(base_url: str, key: str, job_ids: list[str], datasets: bool) -> N
     from ftsync.cli import main
 
     argv = ["sync", "--offline", *[a for j in job_ids for a in ("--id", j)]]
-    if not datasets:
-        argv.append("--no-datasets")
+    if not datasets:  # the logger's work: no datasets, no events/checkpoints tables
+        argv += ["--no-datasets", "--no-events"]
     os.environ.update(OPENAI_BASE_URL=base_url, OPENAI_API_KEY=key)
     code = main(argv)
     if code != 0:

@@ -1,0 +1,167 @@
+"""Every benchmark, one command, contenders side by side: writes benchmarks/RESULTS.md and the chart
+of sync ratios (benchmarks/sync_ratios.svg) that README shows.
+
+    python benchmarks/run_all.py            # about 12 minutes on 2 cores
+    python benchmarks/run_all.py --quick    # a few minutes: one trial, smaller sizes
+
+Sections: sync (sync_bench.py: W&B's logger, ftsync same work, ftsync full, the bare W&B floor, at
+0 and 150 ms per request), memory (one job with a 500 MB training file), datasets (datasets_bench.py:
+200 MB chat validation against a cookbook-style reference, first preview page of a 500 MB file),
+CLI start-up. Each target of issue #12 is checked against the figures measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import sync_bench as sb  # noqa: E402
+
+
+def clean_env(tmp: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "OPENAI_"))}
+    env.update(PYTHONPATH=str(ROOT), WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=tmp,
+               FTSYNC_HOME=f"{tmp}/home", WANDB_DATA_DIR=f"{tmp}/d", WANDB_CACHE_DIR=f"{tmp}/c",
+               WANDB_CONFIG_DIR=f"{tmp}/cf", NETRC=f"{tmp}/no-netrc")
+    return env
+
+
+def memory_500mb(mb: int) -> dict:
+    """Peak RSS of the process tree (wandb-core included) syncing one job whose training file is `mb` MB."""
+    from ftsync.emulator import Emulator
+
+    with Emulator("bench", jobs=1, steps=[200], file_bytes=mb * 10**6, files=1) as emu:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = {"base_url": emu.base_url, "key": emu.api_key, "job_ids": emu.workspace.job_ids(), "steps": [200]}
+            m = sb.measure("full", spec, clean_env(tmp), 1, 200)
+    return {"mb": mb, "wall": m.wall, "cpu": m.cpu, "peak_rss": m.peak_rss}
+
+
+def startup(trials: int) -> dict:
+    """Median wall time of small CLI commands in a fresh process, and of a bare interpreter (anchor)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        small = Path(tmp) / "small.jsonl"
+        line = '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}\n'
+        small.write_text(line * 20)
+        commands = {"python -c pass": [sys.executable, "-c", "pass"],
+                    "ftsync validate (20 lines)": [sys.executable, "-m", "ftsync", "validate", str(small)],
+                    "ftsync jobs --help": [sys.executable, "-m", "ftsync", "jobs", "--help"]}
+        out = {}
+        for name, cmd in commands.items():
+            times = []
+            for _ in range(trials):
+                t = time.perf_counter()
+                subprocess.run(cmd, env=clean_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                times.append(time.perf_counter() - t)
+            out[name] = statistics.median(times)
+    return out
+
+
+def datasets(mb: float, preview_mb: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "datasets.json"
+        subprocess.run([sys.executable, str(HERE / "datasets_bench.py"), "--mb", str(mb), "--preview-mb", str(preview_mb),
+                        "--skip", "pandas", "--json", str(out)], check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(results: dict) -> str:
+    sync = results["sync"]
+    lines = [f"# Benchmarks\n",
+             f"Measured {results['date']} by `python benchmarks/run_all.py{' --quick' if results['quick'] else ''}` "
+             f"in {results['minutes']:.1f} minutes on: {results['machine']}.",
+             "W&B offline; the emulator serves the same jobs to every contender; each sync figure is the median "
+             f"of {sync[0]['trials']} runs with the contenders interleaved; RSS and CPU are those of each contender's "
+             "whole process tree (wandb-core included).\n",
+             "![sync ratios](sync_ratios.svg)\n", "## Sync\n"]
+    for s in sync:
+        lines += [f"### {s['name']}, {s['latency_ms']:.0f} ms per request ({s['rows']:,} rows)\n", sb.ratios_table(s), ""]
+    lines.append("Contenders: `logger` is W&B's `WandbLogger.sync` in a loop over the job ids (datasets off, its W&B "
+                 "look-ups stubbed to \"not found\"); `ftsync` is `ftsync sync --no-datasets --no-events` (the same work: "
+                 "metrics, config, summary, model artifact, plus job_details); `full` is `ftsync sync` with everything "
+                 "(datasets as artifacts and tables, events and checkpoints tables); `floor` is a bare script doing only "
+                 "`wandb.init` + one `run.log` per row + `finish` per job.\n")
+    lines += ["## Targets\n", "| target | measured | verdict |", "|---|---|---|"]
+    by = {(s["name"], s["latency_ms"]): s["median"] for s in sync}
+    lat = by.get(("25 mixed jobs", 150.0))
+    zero = by.get(("25 mixed jobs", 0.0))
+    if lat:
+        r = lat["ftsync"]["wall"] / lat["logger"]["wall"]
+        lines.append(f"| 150 ms per request: ftsync (same work) ≤ 0.3x the logger | {r:.2f}x | {verdict(r <= 0.3)} |")
+    if zero:
+        r = zero["ftsync"]["wall"] / zero["logger"]["wall"]
+        lines.append(f"| no latency: ftsync (same work) ≤ 0.6x the logger | {r:.2f}x | {verdict(r <= 0.6)} |")
+    big = next((s["median"] for s in sync if "2,000" in s["name"]), None)
+    if big:
+        f, fl = big["ftsync"], big["floor"]
+        per_core = (f["wall"] * f["cpu"] / f["wall"]) / (fl["wall"] * fl["cpu"] / fl["wall"])
+        lines.append(f"| 2,000-step jobs: ftsync within 1.2x of the floor's time per core used | {per_core:.2f}x "
+                     f"(wall {f['wall'] / fl['wall']:.2f}x) | {verdict(per_core <= 1.2)} |")
+    mem = results["memory"]
+    lines.append(f"| one job with a {mem['mb']} MB training file: peak RSS < 300 MB | {mem['peak_rss'] / 2**20:.0f} MB "
+                 f"({mem['wall']:.1f} s) | {verdict(mem['peak_rss'] < 300 * 2**20)} |")
+    ds = results.get("datasets")
+    if ds:
+        f, c = ds["full_pass"]["ftsync"], ds["full_pass"]["cookbook"]
+        speed = c["seconds"] / f["seconds"]
+        lines.append(f"| {ds['mb']:.0f} MB chat file, exact tokens: ≥ 3x the cookbook's speed | {speed:.2f}x "
+                     f"({f['seconds']:.1f} s vs {c['seconds']:.1f} s; {f['peak_rss_mb']:.0f} vs {c['peak_rss_mb']:.0f} MB) "
+                     f"| {verdict(speed >= 3)} |")
+    st = results["startup"]
+    v = st["ftsync validate (20 lines)"]
+    lines.append(f"| `ftsync validate` on a small file < 0.8 s | {v:.2f} s (bare interpreter {st['python -c pass']:.2f} s) "
+                 f"| {verdict(v < 0.8)} |")
+    lines += ["", "## CLI start-up (median)\n", "| command | seconds |", "|---|---:|"]
+    lines += [f"| `{k}` | {v:.2f} |" for k, v in st.items()]
+    if ds:
+        lines += ["", f"## Datasets ({ds['mb']:.0f} MB chat file)\n", "| contender | seconds | peak RSS MB | examples | tokens |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {k} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['examples']:,} | {r.get('tokens', 0):,} |"
+                  for k, r in ds["full_pass"].items()]
+        lines += [f"\nFirst preview page: " + ", ".join(f"{k} file {r['seconds'] * 1000:.0f} ms" for k, r in ds["preview"].items())]
+    lines += ["", "## Where a target is missed\n", results.get("missed_note", "").strip() or "(see the notes in the issue)"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--notes", type=Path, help="a Markdown file explaining missed targets, put into RESULTS.md")
+    args = p.parse_args()
+    started = time.perf_counter()
+    trials = 1 if args.quick else 3
+    sync = [sb.scenario("25 mixed jobs", 25, sb.MIXED_STEPS, 0.0, trials, sb.CONTENDERS),
+            sb.scenario("25 mixed jobs", 25, sb.MIXED_STEPS, 0.15, trials, sb.CONTENDERS),
+            sb.scenario("20 x 2,000 steps" if args.quick else "50 x 2,000 steps", 20 if args.quick else 50, (2000,),
+                        0.0, 1, ("logger", "ftsync", "floor"))]
+    results = {"sync": sync, "memory": memory_500mb(100 if args.quick else 500), "startup": startup(3 if args.quick else 5),
+               "datasets": datasets(20 if args.quick else 200, 50 if args.quick else 500), "quick": args.quick,
+               "machine": sb.machine(), "date": datetime.date.today().isoformat()}
+    results["minutes"] = (time.perf_counter() - started) / 60
+    if args.notes and args.notes.exists():
+        results["missed_note"] = args.notes.read_text()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2))
+    (HERE / "sync_ratios.svg").write_text(sb.chart_svg(sync))
+    (HERE / "RESULTS.md").write_text(report(results))
+    print((HERE / "RESULTS.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
