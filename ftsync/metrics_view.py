@@ -1,4 +1,6 @@
-"""Metrics of several jobs shaped for the dashboard: tidy (long) rows, smoothing, downsampling, tables.
+"""Metrics of several jobs shaped for the dashboard: tidy (long) rows, smoothing, downsampling, tables,
+and what the Metrics page says around them: each job's legend name, why it failed, its settings against
+its final loss.
 
 Pure pandas/numpy: no streamlit, no altair, so everything here is testable without a browser.
 
@@ -321,3 +323,111 @@ def checkpoint_markers(checkpoints: dict[str, list[dict[str, Any]]]) -> pd.DataF
     frame = pd.DataFrame(rows, columns=["job", "step", "model"])
     frame["step"] = frame["step"].astype("int64")
     return frame
+
+
+# --- naming jobs, why they failed, and what their settings gave --------------------------------------
+
+MISSING = "—"  # what a table shows for a missing value (never "None")
+HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
+
+
+def short_id(job_id: str, tail: int = 5) -> str:
+    """`ftjob-…SBgsA`: enough of an id to tell jobs apart in a legend."""
+    prefix, _, rest = job_id.partition("-")
+    return job_id if len(rest) <= tail + 1 else f"{prefix}-…{rest[-tail:]}"
+
+
+def job_labels(jobs: Iterable[dict[str, Any]], *, limit: int = 28) -> dict[str, str]:
+    """A legend name per job id, in the order given: `suffix · ftjob-…abcde` (the base model without a suffix).
+
+    Names are unique: jobs whose names would clash show more of their id.
+    """
+    jobs = list(jobs)
+    names = {}
+    for job in jobs:
+        name = str(job.get("user_provided_suffix") or job.get("model") or "job")
+        names[job["id"]] = name if len(name) <= limit else name[: limit - 1] + "…"
+    for tail in (5, 8, 12, 64):
+        labels = {i: f"{n} · {short_id(i, tail)}" for i, n in names.items()}
+        if len(set(labels.values())) == len(labels):
+            return labels
+    return {i: f"{n} · {i}" for i, n in names.items()}
+
+
+def job_error(job: dict[str, Any]) -> str | None:
+    """Why a job failed, from its `error`: "message (code)"; None when it has none (the API sends `error: {}`
+    on healthy jobs)."""
+    error = job.get("error") or {}
+    message, code = error.get("message"), error.get("code")
+    if not message and not code:
+        return None
+    return f"{message} ({code})" if message and code else str(message or code)
+
+
+def _setting(value: Any) -> float | None:
+    """A hyperparameter as a number; "auto" (not yet resolved) and missing ones are None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+        return float(value)
+    return None
+
+
+def final_losses(long: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Each job's last loss (job, loss) and what it is: "final validation loss" when every job with a loss
+    has a validation loss, else "final train loss" for all, so the jobs compare like with like.
+
+    Validation prefers the full validation set (`full_valid`) over the per-step sample (`valid`).
+    """
+    loss = long[long["metric"] == "loss"]
+    value = "raw" if "raw" in loss.columns else "value"
+    last = loss.sort_values("step", kind="stable").groupby(["job", "split"], sort=False)[value].last()
+    jobs = list(dict.fromkeys(loss["job"]))
+    valid = {j: next((last[(j, s)] for s in ("full_valid", "valid") if (j, s) in last.index), None) for j in jobs}
+    if jobs and all(v is not None for v in valid.values()):
+        return pd.DataFrame({"job": jobs, "loss": [valid[j] for j in jobs]}), "final validation loss"
+    train = [last.get((j, "train")) for j in jobs]
+    frame = pd.DataFrame({"job": jobs, "loss": train}).dropna(subset=["loss"])
+    return frame.reset_index(drop=True), "final train loss"
+
+
+def settings_vs_loss(jobs: list[dict[str, Any]], long: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The selected jobs' hyperparameters against their final loss, one row per (job, hyperparameter):
+    job, parameter, setting, loss, status, method; and the loss's name (see `final_losses`).
+
+    Only numeric settings count ("auto" before the job resolved it does not); a hyperparameter no job
+    has (beta outside DPO) has no rows.
+    """
+    losses, name = final_losses(long)
+    by_id = {job["id"]: job for job in jobs}
+    rows = []
+    for job_id, loss in zip(losses["job"], losses["loss"]):
+        job = by_id.get(job_id, {})
+        params = hyperparameters_of(job)
+        for parameter in HYPERPARAMETERS:
+            setting = _setting(params.get(parameter))
+            if setting is not None:
+                rows.append({"job": job_id, "parameter": parameter, "setting": setting, "loss": float(loss),
+                             "status": job.get("status") or "", "method": method_of(job)})
+    columns = ["job", "parameter", "setting", "loss", "status", "method"]
+    return pd.DataFrame(rows, columns=columns), name
+
+
+def events_table(events: pd.DataFrame) -> pd.DataFrame:
+    """An `events_frame` as the page lists it: newest first, the message right after the time (the
+    column a phone shows), ready for display (`display_frame`)."""
+    table = events.iloc[::-1][["created_at", "message", "level", "type"]].rename(columns={"created_at": "time"})
+    return display_frame(table.reset_index(drop=True))
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the dashboard shows it: UTC datetimes as "2025-10-19 16:05:09" under a "… (UTC)" header
+    (24-hour, whatever the browser's time zone), and missing values as MISSING rather than "None"."""
+    out = frame.copy()
+    renames = {}
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S")
+            renames[column] = f"{column} (UTC)"
+        if out[column].isna().any():  # a column with gaps becomes text: Arrow refuses numbers mixed with "—"
+            out[column] = [MISSING if pd.isna(v) else (f"{v:.6g}" if isinstance(v, float) else v)
+                           for v in out[column]]
+    return out.rename(columns=renames)

@@ -310,3 +310,76 @@ def test_real_demo_frames(demo, client):
     assert {("loss", "train"), ("accuracy", "train"), ("loss", "valid"), ("accuracy", "valid")} <= pairs[dpo.id]
     last = long[long["job"] == dpo.id]["epoch"].max()
     assert last == pytest.approx(float(hyperparameters_of(dpo.job)["n_epochs"]))
+
+
+# --- legend names, why a job failed, settings against the final loss, tables for display ------------
+
+def test_job_labels_are_short_unique_and_in_order():
+    nano = {"id": "ftjob-ZrH6QPvN1mFHj9LpS1cj0lzf", "user_provided_suffix": None, "model": "gpt-4.1-nano-2025-04-14"}
+    orders = {"id": "ftjob-VNAvwipz9r3Qph7GSxzSBgsA", "user_provided_suffix": "orders-v3", "model": "gpt-4.1"}
+    labels = mv.job_labels([orders, nano])
+    assert labels == {orders["id"]: "orders-v3 · ftjob-…SBgsA",
+                      nano["id"]: "gpt-4.1-nano-2025-04-14 · ftjob-…j0lzf"}  # the base model without a suffix
+    twin = {"id": "ftjob-aaaaaaaaaaaaaaaaaaaSBgsA", "user_provided_suffix": "orders-v3"}  # same suffix and tail
+    labels = mv.job_labels([orders, twin, nano])
+    assert list(labels) == [orders["id"], twin["id"], nano["id"]]
+    assert labels[orders["id"]] == "orders-v3 · ftjob-…SxzSBgsA"  # the clash shows more of every id
+    assert labels[twin["id"]] == "orders-v3 · ftjob-…aaaSBgsA" and len(set(labels.values())) == 3
+    assert mv.short_id("ftjob-abc") == "ftjob-abc"
+    long_suffix = mv.job_labels([{"id": "ftjob-x", "user_provided_suffix": "s" * 60}])["ftjob-x"]
+    assert len(long_suffix) < 45 and "…" in long_suffix
+
+
+def test_job_error_says_message_and_code_and_nothing_for_healthy_jobs():
+    assert mv.job_error({"error": {"code": "invalid_training_file", "message": "Line 7 is not JSON.",
+                                   "param": "training_file"}}) == "Line 7 is not JSON. (invalid_training_file)"
+    assert mv.job_error({"error": {"code": "exceeded_quota", "message": None}}) == "exceeded_quota"
+    assert mv.job_error({"error": {}}) is None and mv.job_error({"error": None}) is None and mv.job_error({}) is None
+
+
+def test_final_losses_compare_like_with_like():
+    a = pd.DataFrame({"step": [1, 2, 3], "train_loss": [1.0, 0.5, 0.4], "valid_loss": [NAN, 0.9, 0.8],
+                      "full_valid_loss": [NAN, NAN, 0.7]})
+    b = pd.DataFrame({"step": [1, 2], "train_loss": [2.0, 1.0], "valid_loss": [1.5, 1.2]})
+    c = pd.DataFrame({"step": [1, 2], "train_loss": [3.0, 0.3]})  # no validation file
+    both, name = mv.final_losses(mv.tidy({"a": a, "b": b}))
+    assert name == "final validation loss"
+    assert both.set_index("job")["loss"].to_dict() == {"a": 0.7, "b": 1.2}  # the full validation set first
+    mixed, name = mv.final_losses(mv.tidy({"a": a, "b": b, "c": c}))
+    assert name == "final train loss" and mixed.set_index("job")["loss"].to_dict() == {"a": 0.4, "b": 1.0, "c": 0.3}
+    smoothed = mv.smooth(mv.tidy({"c": c}), 0.9)  # the last value as logged, not the smoothed curve
+    assert mv.final_losses(smoothed)[0]["loss"].tolist() == [0.3]
+    assert mv.final_losses(mv.tidy({}))[0].empty
+
+
+def test_settings_vs_loss_rows_per_numeric_hyperparameter():
+    dpo = DPO | {"status": "succeeded"}
+    auto = SUPERVISED | {"id": "ftjob-auto", "hyperparameters": {"n_epochs": "auto", "batch_size": 4},
+                         "method": {"type": "supervised", "supervised": None}}
+    long = mv.tidy({"ftjob-sup": pd.DataFrame({"step": [1, 2], "train_loss": [1.0, 0.6]}),
+                    "ftjob-dpo": pd.DataFrame({"step": [1], "train_loss": [0.5]}),
+                    "ftjob-auto": pd.DataFrame({"step": [1], "train_loss": [0.9]})})
+    frame, name = mv.settings_vs_loss([SUPERVISED, dpo, auto], long)
+    assert name == "final train loss"
+    assert list(frame.columns) == ["job", "parameter", "setting", "loss", "status", "method"]
+    by = frame.set_index(["job", "parameter"])
+    assert by.loc[("ftjob-sup", "n_epochs"), "setting"] == 3 and by.loc[("ftjob-sup", "n_epochs"), "loss"] == 0.6
+    assert by.loc[("ftjob-dpo", "beta"), "setting"] == 0.1 and by.loc[("ftjob-dpo", "beta"), "method"] == "dpo"
+    assert ("ftjob-auto", "n_epochs") not in by.index and by.loc[("ftjob-auto", "batch_size"), "setting"] == 4
+    assert ("ftjob-sup", "beta") not in by.index
+
+
+def test_display_frame_prints_utc_24_hour_and_no_none():
+    events = mv.events_frame([{"created_at": 1760889900, "level": "info", "type": "message", "message": None},
+                              {"created_at": None, "level": "info", "type": "metrics", "message": "Step 1"}])
+    shown = mv.display_frame(events)
+    assert list(shown.columns) == ["created_at (UTC)", "level", "type", "message"]
+    assert shown["created_at (UTC)"].tolist() == ["2025-10-19 16:05:00", mv.MISSING]
+    assert shown["message"].tolist() == [mv.MISSING, "Step 1"]
+    numbers = mv.display_frame(pd.DataFrame({"loss": [0.25, NAN], "step": [1, 2]}))
+    assert numbers["loss"].tolist() == ["0.25", mv.MISSING] and numbers["step"].tolist() == [1, 2]
+    listed = mv.events_table(events)
+    assert list(listed.columns) == ["time (UTC)", "message", "level", "type"]
+    assert listed["message"].tolist() == ["Step 1", mv.MISSING]  # newest (last received) first
+    table = mv.display_frame(mv.hyperparameter_table([DPO]))
+    assert "None" not in table.to_string() and table.loc["trained_tokens", "ftjob-dpo"] == mv.MISSING

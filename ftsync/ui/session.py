@@ -121,8 +121,10 @@ def last_checks(conn: Connection) -> list[Check]:
 
 
 def setup_page(title: str, icon: str = "🔁") -> Connection:
+    from .navigation import ensure_navigation
     from .text import plain
 
+    ensure_navigation()  # a deep link on a fresh server runs the page without app.py
     st.set_page_config(page_title=f"{title} · ftsync", page_icon=icon, layout="wide")
     conn = connection()
     st.session_state.setdefault(TASKS, [])
