@@ -1,17 +1,29 @@
 """The job list as users see it: each job with its sync state and W&B link.
 
 Shared by `ftsync jobs` and the dashboard's Jobs page, so both say the same thing.
+
+Sync states: `not synced`, `syncing`, `synced`, `synced so far` (a job still running, queued or
+paused whose run has everything up to now: ftsync resumes it later with only its new steps),
+`partial` (a finished job synced without some piece, e.g. a missing file), `outdated` (the job
+changed since it was synced, e.g. it finished) and `failed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import shorten
 from .ledger import Ledger, SyncRecord
 from .locks import is_locked
-from .snapshot import hyperparameters_of, job_fingerprint, job_view, method_of
+from .snapshot import TERMINAL_STATUSES, hyperparameters_of, job_fingerprint, job_view, method_of
+
+SYNCED_SO_FAR = "synced so far"
+# Every sync state, in the order a reader scans them: what needs a sync first.
+SYNC_STATES = ("not synced", "outdated", "partial", "failed", "syncing", SYNCED_SO_FAR, "synced")
+NEEDS_SYNC = ("not synced", "outdated", "partial", "failed")  # what "sync all unsynced" takes
 
 
 @dataclass
@@ -32,6 +44,9 @@ class JobRow:
     run_link: str | None
     sync_error: str | None
     problem: str | None = None  # the job's wrongly-typed fields, as the server sent them (JobView.problems)
+    job_error: str | None = None  # why OpenAI failed the job (its `error.message`)
+    run_url: str | None = None  # the W&B page of an online run
+    offline_run: bool = False  # the run was written offline (uploaded later with `wandb sync`)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,10 +58,17 @@ def run_link(record: SyncRecord | None, app_url: str | None = None) -> str | Non
         return None
     if record.offline:
         return record.run_path
+    return run_url(record, app_url) or record.run_path
+
+
+def run_url(record: SyncRecord | None, app_url: str | None) -> str | None:
+    """The web page of an online run (`entity/project/run_id` under the W&B app), else None."""
+    if record is None or record.offline or not record.run_path or not app_url:
+        return None
     parts = record.run_path.split("/")
-    if len(parts) == 3 and app_url:
-        return f"{app_url.rstrip('/')}/{parts[0]}/{parts[1]}/runs/{parts[2]}"
-    return record.run_path
+    if len(parts) != 3:
+        return None
+    return f"{app_url.rstrip('/')}/{parts[0]}/{parts[1]}/runs/{parts[2]}"
 
 
 def sync_state(job: dict[str, Any], record: SyncRecord | None, syncing: bool) -> str:
@@ -54,19 +76,39 @@ def sync_state(job: dict[str, Any], record: SyncRecord | None, syncing: bool) ->
         return "syncing"
     if record is None:
         return "not synced"
+    if record.state == "failed":
+        return "failed"
+    if job.get("status") not in TERMINAL_STATUSES:
+        return SYNCED_SO_FAR  # nothing more to log until the job moves on; not "unsynced"
+    if record.state == "partial" and record.job_status not in TERMINAL_STATUSES:
+        return "outdated"  # synced while it ran, and it has finished since
     if record.state == "synced" and record.fingerprint not in (None, job_fingerprint(job)):
         return "outdated"
     return record.state
 
 
+def outcome_label(outcome: str, job_status: str | None) -> str:
+    """A sync outcome as the Jobs page's sync state says it: a running job's `partial` is `synced so far`."""
+    if outcome == "partial" and job_status not in TERMINAL_STATUSES:
+        return SYNCED_SO_FAR
+    return outcome
+
+
+def needs_sync(rows: Iterable[JobRow]) -> list[str]:
+    """Ids of the jobs "sync all unsynced" would sync. A job with a field of the wrong type is left
+    out: its sync would fail until the server sends it right."""
+    return [r.id for r in rows if r.sync_state in NEEDS_SYNC and not r.problem]
+
+
 def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: str,
-             home: Path | None = None, app_url: str | None = None) -> list[JobRow]:
+             home: Path | None = None, app_url: str | None = None, busy: Collection[str] = ()) -> list[JobRow]:
+    """Each job with its sync state; `busy`: ids a sync has claimed but may not have locked yet (queued)."""
     records = ledger.records(entity, project)
     rows = []
     for raw in jobs:
         job = job_view(raw)  # wrongly-typed fields read as None; the row says what was wrong
         record = records.get(job["id"])
-        syncing = home is not None and is_locked(home, "job", entity, project, job["id"])
+        syncing = job["id"] in busy or (home is not None and is_locked(home, "job", entity, project, job["id"]))
         created, finished = job.get("created_at"), job.get("finished_at")
         rows.append(JobRow(
             id=job["id"], suffix=job.get("user_provided_suffix") or _suffix(job.get("fine_tuned_model")),
@@ -76,10 +118,31 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             trained_tokens=job.get("trained_tokens"), fine_tuned_model=job.get("fine_tuned_model"),
             n_epochs=hyperparameters_of(job).get("n_epochs"), sync_state=sync_state(raw, record, syncing),
             synced_steps=record.steps_synced if record else 0, run_link=run_link(record, app_url),
-            sync_error=record.error if record else None, problem="; ".join(job.problems) or None))
+            sync_error=record.error if record else None, problem="; ".join(job.problems) or None,
+            job_error=_job_error(job), run_url=run_url(record, app_url),
+            offline_run=bool(record and record.offline and record.run_path)))
     return rows
+
+
+def _job_error(job: dict[str, Any]) -> str | None:
+    """A failed job's `error.message` (other jobs carry `error: {}` or null)."""
+    error = job.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    return shorten(message) if isinstance(message, str) and message.strip() else None
 
 
 def _suffix(model: str | None) -> str | None:
     parts = (model or "").split(":")
     return parts[3] or None if len(parts) >= 5 else None
+
+
+def pending_uploads_of(run_dir: Path, job_ids: Collection[str]) -> dict[str, list[str]]:
+    """The offline run folders of these jobs not uploaded yet, by job id (a resumed run has a folder
+    per part, oldest first: `wandb sync` replays them in that order)."""
+    from .wandb_offline import pending_uploads
+
+    folders: dict[str, list[str]] = {}
+    for run in pending_uploads(run_dir):
+        if run.run_id in job_ids:
+            folders.setdefault(run.run_id, []).append(str(run.path))
+    return folders

@@ -1,80 +1,40 @@
-"""Jobs: every fine-tuning job with its sync state; sync them to W&B in the background."""
+"""Jobs: every fine-tuning job with its sync state; pick rows and sync them to W&B in the background."""
 
-import pandas as pd
 import streamlit as st
 
-from ftsync.background import start_sync
-from ftsync.catalog import job_rows
-from ftsync.sync import SyncOptions
-from ftsync.ui.session import TASKS, cache_key, jobs_or_stop, ledger, load_jobs, refresh_account_data, setup_page
-from ftsync.ui.tables import filter_jobs, jobs_table
-from ftsync.ui.text import plain
+from ftsync.background import REGISTRY
+from ftsync.catalog import job_rows, pending_uploads_of
+from ftsync.snapshot import TERMINAL_STATUSES
+from ftsync.ui import jobs_state as view
+from ftsync.ui.navigation import ensure_navigation
+from ftsync.ui.session import TASKS, jobs_or_stop, ledger, setup_page
+from ftsync.ui.tables import filter_jobs, jobs_table, rows_frame, state_counts, styled
+from ftsync.wandb_offline import upload_command
 
+ensure_navigation()  # a deep link on a fresh server runs this page without app.py
 conn = setup_page("Jobs", "📋")
 st.title("Jobs")
 
 jobs = jobs_or_stop(conn)
+if not jobs:
+    view.no_jobs_yet()
+    st.stop()
 
 tasks = st.session_state[TASKS]
-any_running_job = any(j.get("status") in ("running", "queued", "validating_files") for j in jobs)
-active = any(t.active for t in tasks)
+busy = REGISTRY.busy(conn.account)  # jobs a sync of this account holds, started from any session
+rows = job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home, app_url=conn.wandb.app_url, busy=busy)
+frame = rows_frame(rows)
+online = not conn.wandb.offline
 
+chosen, text = view.filter_bar(sorted(set(frame["model"]) - {""}))
+shown = filter_jobs(frame, chosen, text)
+shown_ids = list(shown["id"])
+pending = {} if online else pending_uploads_of(conn.wandb.run_dir, set(shown_ids))  # offline runs to upload
+st.caption(f"{len(shown)} of {len(frame)} jobs · sync state: {state_counts(frame)} · times in UTC")
+view.show_notice()
 
-def start(job_ids: list[str], overwrite: bool, label: str) -> None:
-    options = SyncOptions(openai=conn.openai, wandb=conn.wandb, home=conn.home, job_ids=job_ids,
-                          overwrite=overwrite, action="dashboard")
-    tasks.append(start_sync(options, label, account=conn.account))
-
-
-@st.fragment(run_every="1s" if active else ("15s" if any_running_job else None))
-def live() -> None:
-    fresh = load_jobs(cache_key(conn), conn)
-    rows = job_rows(fresh, ledger(conn), *conn.wandb.scope, home=conn.home, app_url=conn.wandb.app_url)
-    frame = pd.DataFrame([r.to_dict() for r in rows])
-    f1, f2, f3, f4, f5 = st.columns([1, 1, 1, 1, 2])
-    chosen = {
-        "status": f1.multiselect("Status", sorted(frame["status"].unique()), key="jobs_f_status"),
-        "method": f2.multiselect("Method", sorted(frame["method"].unique()), key="jobs_f_method"),
-        "model": f3.multiselect("Model", sorted(frame["model"].unique()), key="jobs_f_model"),
-        "sync_state": f4.multiselect("Sync state", sorted(frame["sync_state"].unique()), key="jobs_f_sync"),
-    }
-    text = f5.text_input("Search", key="jobs_f_text", placeholder="id, suffix, model, fine-tuned model…")
-    shown = filter_jobs(frame, chosen, text)
-    states = frame["sync_state"].value_counts()
-    st.caption(f"{len(shown)} of {len(frame)} jobs · sync state: " + " · ".join(f"{n} {s}" for s, n in states.items()))
-    st.dataframe(jobs_table(shown), hide_index=True, width="stretch", key="jobs_table",
-                 column_config={"W&B run": st.column_config.LinkColumn("W&B run")})
-    for task in reversed(tasks[-3:]):
-        label = f"{task.label}: {task.finished}/{task.total or len(task.job_ids) or '?'}"
-        if task.active:
-            st.progress(task.fraction, text=f"Syncing {label} · " + ", ".join(
-                f"{j} {s}" for j, s in task.stages.items() if s != "done"))
-        elif task.state == "error":
-            st.error(plain(f"{task.label}: {task.error}"))
-        else:
-            icons = {"synced": "✅", "skipped": "⏭️", "partial": "🟡", "failed": "❌"}
-            with st.expander(f"Done: {label}", expanded=task is tasks[-1]):
-                st.markdown("\n".join(f"- {icons.get(o.outcome, '')} {plain(o.job_id)}: **{o.outcome}** ({o.steps} steps)"
-                                       + (f" · {plain(o.message)}" if o.message else "") for o in task.outcomes.values()))
-    if active and not any(t.active for t in tasks):
-        refresh_account_data()
-        st.rerun()  # a sync just ended: redraw the page with its outcome
-
-
-live()
-
-ids = [j["id"] for j in jobs]
-labels = {j["id"]: f"{j['id']} · {j.get('status')} · {j.get('user_provided_suffix') or j.get('model')}" for j in jobs}
-selected = st.multiselect("Select jobs", ids, format_func=labels.get, key="jobs_selected")
-unsynced = [r.id for r in job_rows(jobs, ledger(conn), *conn.wandb.scope)
-            if r.sync_state in ("not synced", "partial", "failed", "outdated")]
-b1, b2, b3 = st.columns(3)
-if b1.button("Sync selected", key="jobs_sync_selected", disabled=not selected, type="primary"):
-    start(selected, False, f"{len(selected)} selected")
-    st.rerun()
-if b2.button(f"Sync all unsynced ({len(unsynced)})", key="jobs_sync_unsynced", disabled=not unsynced):
-    start(unsynced, False, f"{len(unsynced)} unsynced")
-    st.rerun()
-if b3.button("Re-sync selected (overwrite)", key="jobs_resync", disabled=not selected):
-    start(selected, True, f"{len(selected)} re-synced")
-    st.rerun()
+table = styled(jobs_table(shown, online=online, pending=pending))
+picked = view.pick_table(table, shown_ids, view.column_config(online))
+view.sync_buttons(conn, tasks, [r for r in rows if r.id in set(shown_ids)], picked)  # they act on the rows shown
+view.progress_panel(tasks, live_jobs=any(j.get("status") not in TERMINAL_STATUSES for j in jobs))
+view.upload_hint(upload_command([f for j in picked or shown_ids for f in pending.get(j, [])]), bool(picked))

@@ -91,7 +91,7 @@ def test_cli_bad_key_is_one_line_exit_2_then_the_good_key_syncs(sync_env, monkey
         code, out, err = _cli(capsys, "sync", "-n", "8")
         assert code == 0 and "8 jobs: 8 skipped" in out
         code, out, err = _cli(capsys, "jobs", "--json")
-        assert code == 0 and out.count('"sync_state": "synced"') == 3 and out.count('"sync_state": "partial"') == 5
+        assert code == 0 and out.count('"sync_state": "synced"') == 3 and out.count('"sync_state": "synced so far"') == 5
         code, out, err = _cli(capsys, "sync", "--id", "ftjob-nope")
         assert code == 1 and "ftjob-nope" in out and "not found (404)" in out
     # secrets never leave memory: not in any file the sync wrote, nor in what it printed

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import SHOTS, wait_for_app
+from .test_jobs_page import tick
 
 pytestmark = pytest.mark.e2e
 
@@ -18,23 +19,22 @@ def test_fresh_app_shows_demo_jobs_sync_one_then_chart_and_dataset(server, page)
     expect(page.get_by_text("Demo mode", exact=False).first).to_be_visible()
     expect(page.get_by_text("33 fine-tuning jobs")).to_be_visible()
 
-    page.get_by_test_id("stSidebarNav").get_by_text("Jobs").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Jobs", exact=True).click()
     wait_for_app(page)
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    picker = page.get_by_test_id("stMultiSelect").filter(has_text="Select jobs")
-    picker.click()
-    option = page.get_by_role("option").filter(has_text="succeeded").first
-    job_id = re.match(r"(ftjob-\w+)", option.inner_text()).group(1)
-    option.click()
+    page.get_by_role("button", name="Filters").click()
+    page.get_by_test_id("stPopoverBody").get_by_role("button", name="succeeded", exact=True).click()
+    wait_for_app(page)
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Sync selected", exact=True).click()
+    (job_id,) = tick(page, [0])
+    page.get_by_role("button", name="Sync selected (1)").click()
     expect(page.get_by_text(re.compile(r"Done: 1 selected"))).to_be_visible(timeout=90_000)
     wait_for_app(page)
-    expect(page.get_by_test_id("stExpander").filter(has_text="Done").get_by_text("synced")).to_be_visible()
+    expect(page.get_by_test_id("stExpander").filter(has_text="Done").get_by_text("synced", exact=True)).to_be_visible()
     expect(page.get_by_text(re.compile(r"sync state: .*1 synced"))).to_be_visible()
     page.screenshot(path=str(SHOTS / "jobs-after-sync.png"), full_page=True)
 
-    page.get_by_test_id("stSidebarNav").get_by_text("History").click()  # a new URL would be a new session
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="History", exact=True).click()  # a new URL would be a new session
     wait_for_app(page)
     expect(page.get_by_text("Sync actions")).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()

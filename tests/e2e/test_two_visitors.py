@@ -12,6 +12,7 @@ from ftsync.emulator import Emulator
 
 from ..security.recorder import Recorder
 from .conftest import SHOTS, running_server, wait_for_app
+from .test_jobs_page import tick
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +36,7 @@ def connect(page, server: str, key: str, base_url: str) -> None:
 
 
 def nav(page, name: str) -> None:
-    link = page.get_by_test_id("stSidebarNav").get_by_text(name)
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
     phone = page.viewport_size["width"] < 640  # the sidebar starts collapsed, and covers the page when open
     if phone:
         page.get_by_test_id("stExpandSidebarButton").click()
@@ -56,10 +57,12 @@ def test_two_visitors_with_different_keys_never_see_each_other(local_server, bro
         bob.screenshot(path=str(SHOTS / "connect-390.png"), full_page=True)
 
         nav(alice, "Jobs")
-        alice.get_by_test_id("stMultiSelect").filter(has_text="Select jobs").click()
-        alice.get_by_role("option").filter(has_text="succeeded").first.click()
+        alice.get_by_role("button", name="Filters").click()
+        alice.get_by_test_id("stPopoverBody").get_by_role("button", name="succeeded", exact=True).click()
+        wait_for_app(alice)
         alice.keyboard.press("Escape")
-        alice.get_by_role("button", name="Sync selected", exact=True).click()
+        tick(alice, [0])
+        alice.get_by_role("button", name="Sync selected (1)").click()
         expect(alice.get_by_text(re.compile(r"Done: 1 selected"))).to_be_visible(timeout=90_000)
         wait_for_app(alice)
         expect(alice.get_by_text(re.compile(r"sync state: .*1 synced"))).to_be_visible()
