@@ -65,3 +65,4 @@ def ensure_navigation() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         st.navigation(pages())  # also ends the legacy mode, for every later run
+        st.rerun()  # at once, in the new mode: else the visitor's first click is lost to the switch

@@ -60,3 +60,21 @@ def test_deep_link_on_a_fresh_server(server, page, path, title):
     expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Demo mode", exact=False).first).to_be_visible()
     assert page.get_by_test_id("stException").count() == 0
+
+
+def test_the_first_click_after_a_deep_link_on_a_fresh_server_is_heard(browser, tmp_path):
+    """A first visitor who opens /Jobs on a server no one has opened: the page switches Streamlit to
+    the app's navigation (ui.navigation.ensure_navigation) and runs again at once, so the visitor's
+    first click is not lost to that switch."""
+    from .conftest import running_server
+
+    for server in running_server(tmp_path):
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.goto(f"{server}/Jobs")
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_placeholder(re.compile("Search")).fill("orders")
+        page.keyboard.press("Enter")
+        wait_for_app(page)
+        expect(page.get_by_text(re.compile(r"^\d+ of 33 jobs"))).to_be_visible(timeout=10_000)
+        assert page.get_by_text(re.compile(r"^33 of 33 jobs")).count() == 0

@@ -27,7 +27,7 @@ def server(tmp_path_factory):
 
 def open_jobs(browser, server: str, width: int, height: int) -> Page:
     page = browser.new_context(viewport={"width": width, "height": height}).new_page()
-    page.goto(server)  # Home first: on a server no one has opened, a deep link's first click is lost
+    page.goto(server)  # Home first, as a visitor would
     wait_for_app(page)
     page.goto(f"{server}/Jobs")
     wait_for_app(page)
