@@ -53,6 +53,9 @@ def run_app() -> None:
         _script.in_page = False
 
 
+RERUN_DONE = "_ftsync_navigation_rerun"
+
+
 def ensure_navigation() -> None:
     """Register the pages when Streamlit ran this page the legacy way (without app.py); else nothing.
 
@@ -65,4 +68,6 @@ def ensure_navigation() -> None:
         return
     if getattr(PagesManager, "uses_pages_directory", False):
         st.navigation(pages())  # also ends the legacy mode, for every later run
-        st.rerun()  # at once, in the new mode: else the visitor's first click is lost to the switch
+        if not st.session_state:  # the session's first run, so no click is lost by running again
+            st.session_state[RERUN_DONE] = True
+            st.rerun()  # at once, in the new mode: else the visitor's first click is lost to the switch

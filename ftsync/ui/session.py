@@ -139,13 +139,13 @@ def setup_page(title: str, icon: str = "🔁") -> Connection:
     with st.sidebar:
         if conn.demo:
             st.info("**Demo mode**: no OpenAI key, so this is the built-in demo workspace, "
-                    "synced to W&B offline. Enter keys on the Connect page to use your account.", icon="🧪")
+                    "synced to W&B offline. Enter keys on the Connect page to use your account.", icon=":material/science:")
         elif any(c.service == "OpenAI" for c in failed):
-            st.error(plain(f"{conn.openai_label}: not connected"), icon="⚠️")
+            st.error(plain(f"{conn.openai_label}: not connected"), icon=":material/warning:")
         else:
-            st.success(plain(conn.openai_label), icon="🔑")
+            st.success(plain(conn.openai_label), icon=":material/key:")
         if any(c.service == "W&B" for c in failed):
-            st.error(plain(f"{conn.wandb_label}: not connected"), icon="⚠️")
+            st.error(plain(f"{conn.wandb_label}: not connected"), icon=":material/warning:")
         else:
             st.caption(plain(conn.wandb_label))
     return conn
@@ -240,6 +240,6 @@ def jobs_or_stop(conn: Connection) -> list[JobView]:
         return load_jobs(cache_key(conn), conn)
     except FtsyncError as exc:
         st.error(plain(str(exc)))
-        st.page_link("pages/1_Connect.py", label="Check the connection", icon="🔑")
+        st.page_link("pages/1_Connect.py", label="Check the connection", icon=":material/key:")
         st.stop()
         raise  # st.stop() raises; this keeps type checkers honest
