@@ -6,12 +6,10 @@ from ftsync.background import REGISTRY
 from ftsync.catalog import job_rows, pending_uploads_of
 from ftsync.snapshot import TERMINAL_STATUSES
 from ftsync.ui import jobs_state as view
-from ftsync.ui.navigation import ensure_navigation
 from ftsync.ui.session import TASKS, jobs_or_stop, ledger, setup_page
 from ftsync.ui.tables import filter_jobs, jobs_table, rows_frame, state_counts, styled
 from ftsync.wandb_offline import upload_command
 
-ensure_navigation()  # a deep link on a fresh server runs this page without app.py
 conn = setup_page("Jobs", "📋")
 st.title("Jobs")
 
