@@ -18,8 +18,10 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .sink import SinkResult, write_snapshot
+from .snapshot import JobSnapshot
 
 AUTO = -1  # SyncOptions.processes: decide from the machine and the work
+LARGE_RUN_ROWS = 1000  # rows to log from which a run is written in a worker process
 
 
 def processes_for(requested: int, jobs: int) -> int:
@@ -46,19 +48,30 @@ def _die_with_parent() -> None:
 
 
 class Writers:
-    """`write(snap, sink, previous, overwrite)`: write_snapshot here, or in a worker process."""
+    """`write(snap, sink, previous, overwrite)`: write_snapshot here, or in a worker process.
 
-    def __init__(self, processes: int):
-        self.pool = None
-        if processes > 0:
-            # spawn, not fork: this process has threads (HTTP, wandb) that a fork would copy mid-flight
-            self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_die_with_parent)
+    Only a run with many rows to log goes to a worker: a small one is written faster here than
+    its data can be sent over (and a worker costs a second to start), so the pool starts with the
+    first large run, if any."""
 
-    def __call__(self, *args: Any) -> SinkResult:
-        if self.pool is None:
-            return write_snapshot(*args)
-        return self.pool.submit(write_snapshot, *args).result()
+    def __init__(self, processes: int, large: int | None = None):
+        self.processes = processes
+        self.large = LARGE_RUN_ROWS if large is None else large
+        self.pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, snap: JobSnapshot, *args: Any) -> SinkResult:
+        if self.processes <= 0 or len(snap.metrics) < self.large:
+            return write_snapshot(snap, *args)
+        return self._pool().submit(write_snapshot, snap, *args).result()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self.pool is None:
+                # spawn, not fork: this process has threads (HTTP, wandb) that a fork would copy mid-flight
+                self.pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=_die_with_parent)
+            return self.pool
 
     def __enter__(self) -> Writers:
         return self

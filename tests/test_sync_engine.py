@@ -274,13 +274,20 @@ def test_no_events_skips_their_requests_and_tables_but_keeps_the_metrics(frozen_
 
 
 @pytest.mark.slow
-def test_runs_written_in_worker_processes_follow_the_same_contract(frozen_demo, sync_env):
+def test_runs_written_in_worker_processes_follow_the_same_contract(frozen_demo, sync_env, monkeypatch):
     """processes=2 (the CLI's default for 4 jobs or more on 2 cores): the same runs as in threads."""
+    import ftsync.writers
+
+    monkeypatch.setattr(ftsync.writers, "LARGE_RUN_ROWS", 0)  # every run to a worker, however small
+    started = []
+    real_pool = ftsync.writers.Writers._pool
+    monkeypatch.setattr(ftsync.writers.Writers, "_pool", lambda self: started.append(1) or real_pool(self))
     emu = frozen_demo
     picks = [demo_job(emu, status="succeeded", validation=True), demo_job(emu, status="succeeded", method="dpo"),
              demo_job(emu, status="failed"), demo_job(emu, status="cancelled")]
     report = sync_jobs(options(emu, sync_env, job_ids=picks, processes=2))
     assert [o.outcome for o in report.outcomes] == ["synced"] * 4, report.outcomes
+    assert len(started) == 4  # each run went through the pool
     runs = runs_by_job(sync_env)
     client = openai_client(emu)
     for job_id in picks:
