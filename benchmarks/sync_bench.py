@@ -138,6 +138,11 @@ def measure(contender: str, spec: dict, env: dict[str, str], jobs: int, rows: in
         peak = max(peak, sum(rss for rss, _ in sample.values()))
         cpu_seen.update({pid: cpu for pid, (rss, cpu) in sample.items() if rss})
         time.sleep(0.05)
+    # wandb-core outlives its Python process while it flushes the run logs: the work is done when it is
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(_usage(pid)[0] for pid in cpu_seen if pid != proc.pid):
+        cpu_seen.update({pid: cpu for pid in cpu_seen if (cpu := _usage(pid)[1])})
+        time.sleep(0.05)
     wall = time.perf_counter() - started
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     os.unlink(f.name)
