@@ -128,14 +128,21 @@ def select_jobs(client: openai.OpenAI, options: SyncOptions) -> tuple[list[dict[
     """The jobs to consider, and outcomes for requested ids that are not job ids or do not exist."""
     if options.job_ids:
         jobs, missing = [], []
-        for job_id in dict.fromkeys(options.job_ids):
+        ids = list(dict.fromkeys(options.job_ids))
+
+        def one(job_id: str) -> dict[str, Any] | JobOutcome:
             try:
-                jobs.append(retrieve_job(client, job_id))  # checks the id before it goes anywhere
+                return retrieve_job(client, job_id)  # checks the id before it goes anywhere
             except AuthError:
                 raise
             except FtsyncError as exc:
                 label = job_id if valid_job_id(job_id) else shown(job_id)
-                missing.append(JobOutcome(label, "unknown", "failed", str(exc)))
+                return JobOutcome(label, "unknown", "failed", str(exc))
+
+        # at once, not one round trip after another (a refused key still ends everything)
+        with ThreadPoolExecutor(max_workers=min(8, len(ids)), thread_name_prefix="ftsync-retrieve") as pool:
+            for found in pool.map(one, ids):
+                (missing if isinstance(found, JobOutcome) else jobs).append(found)
         return jobs, missing
     jobs = list_jobs(client, options.effective_limits)
     return (jobs[: options.limit] if options.limit is not None else jobs), []
