@@ -150,7 +150,7 @@ def test_dashboard_upload_of_blank_lines_reports_exact_counts():
     at.radio(key="datasets_source").set_value("Upload a JSONL file").run()
     at.file_uploader(key="datasets_upload").upload("blank.jsonl", b"\n" * 200_000).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["1 error(s) and 200,000 warning(s): OpenAI would reject this file."]
+    assert [e.value for e in at.error] == ["1 error and 200,000 warnings: OpenAI would reject this file."]
     assert len(at.dataframe[0].value) == 1001  # the first 1,000 blank lines and too_few_examples
     assert any(c.value == "Only the first 1,000 findings of a code are listed: blank_line (and 199,000 more)."
                for c in at.caption)
