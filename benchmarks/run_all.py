@@ -144,7 +144,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--notes", type=Path, help="a Markdown file explaining missed targets, put into RESULTS.md")
+    p.add_argument("--report-only", action="store_true", help="write RESULTS.md again from results.json (no runs)")
     args = p.parse_args()
+    if args.report_only:
+        results = json.loads((HERE / "results.json").read_text())
+        if args.notes and args.notes.exists():
+            results["missed_note"] = args.notes.read_text()
+        (HERE / "RESULTS.md").write_text(report(results))
+        return
     started = time.perf_counter()
     trials = 1 if args.quick else 3
     sync = [sb.scenario("25 mixed jobs", 25, sb.MIXED_STEPS, 0.0, trials, sb.CONTENDERS),

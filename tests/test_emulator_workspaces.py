@@ -148,3 +148,21 @@ def test_bench_500mb_file_streams_whole():
                 total += len(chunk)
                 lines += chunk.count(b"\n")
         assert total == emu.workspace.files[file_id].size and lines == total // 512
+
+
+def test_two_workspaces_with_the_same_job_ids_serve_their_own_result_files():
+    """Bench workspaces reuse job ids; a result file rendered for one must not be served by another
+    (it was: a 50 x 2,000-step benchmark got the 30-600-step files of an earlier workspace)."""
+    import base64
+
+    from openai import OpenAI
+
+    from ftsync.emulator import Emulator
+
+    rows = []
+    for steps in (30, 200):
+        with Emulator("bench", jobs=1, steps=[steps]) as emu:
+            client = OpenAI(base_url=emu.base_url, api_key=emu.api_key)
+            job = client.fine_tuning.jobs.list().data[0]
+            rows.append(len(base64.b64decode(client.files.content(job.result_files[0]).read()).splitlines()) - 1)
+    assert rows == [30, 200]

@@ -217,7 +217,7 @@ def file_object(entry: FileEntry, mode: str) -> dict[str, Any]:
     return obj
 
 
-_RESULT_CACHE: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
+_RESULT_CACHE: OrderedDict[tuple[int, str, int, int, str], bytes] = OrderedDict()
 _RESULT_CACHE_LOCK = threading.Lock()
 
 
@@ -227,7 +227,9 @@ def result_content(plan: JobPlan, encoding: str) -> bytes:
     Rendered once per (job, encoding) and kept in a small LRU, because a client reads the
     file's size (`files.retrieve`) and then its content.
     """
-    key = (plan.id, plan.seed, encoding)
+    # the plan object itself is part of the key: two workspaces in one process (tests, benchmarks)
+    # reuse job ids for jobs of other sizes, and must not be served each other's files
+    key = (id(plan), plan.id, plan.seed, plan.total_steps, encoding)
     with _RESULT_CACHE_LOCK:
         if key in _RESULT_CACHE:
             _RESULT_CACHE.move_to_end(key)
