@@ -116,13 +116,13 @@ def _tree(root: int) -> list[int]:
 
 
 def _usage(pid: int) -> tuple[int, float]:
-    """(RSS bytes, CPU seconds incl. waited-for children) of one process, (0, 0) once it is gone."""
+    """(RSS bytes, CPU seconds) of one process, (0, 0) once it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, IndexError, ValueError):
         return 0, 0.0
-    ticks = sum(int(x) for x in stat[11:15])  # utime stime cutime cstime
+    ticks = sum(int(x) for x in stat[11:13])  # utime stime (not cutime: a reaped child is counted as itself)
     return rss, ticks / os.sysconf("SC_CLK_TCK")
 
 
