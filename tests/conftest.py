@@ -70,3 +70,15 @@ def frozen_demo():
     with Emulator(build_workspace("demo", clock=clock)) as emu:
         emu.clock = clock
         yield emu
+
+
+@pytest.fixture
+def fresh_caches(sync_env):
+    """Streamlit's caches are process-wide (and AppTest sessions share one id): each dashboard test
+    starts and ends with empty ones, in a clean FTSYNC_HOME."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()

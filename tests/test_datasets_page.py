@@ -22,13 +22,7 @@ UPLOAD = "Upload a JSONL file"
 ACCOUNT = "A fine-tune file of the account"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(sync_env):
-    """Caches are process-global and AppTest sessions share one id: start each test clean (FTSYNC_HOME in tmp)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")

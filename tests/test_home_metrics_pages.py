@@ -15,7 +15,6 @@ import re
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit as st
 
 from ftsync import overview
 from ftsync.connection import build_connection
@@ -29,13 +28,7 @@ METRICS = "pages/3_Metrics.py"
 LABEL = re.compile(r"^[\w.-]+ · ftjob-…\w{5}$")  # "support-v3 · ftjob-…85lIB"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(sync_env):
-    """Caches are process-global and AppTest sessions share one id: start each test clean (FTSYNC_HOME in tmp)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 import pandas as pd
 import pytest
-import streamlit as st
 
 from ftsync.background import SCHEDULER
 from ftsync.catalog import JobRow
@@ -26,13 +25,7 @@ FIRST_COLUMNS = ["Sync state", "Job", "Status", "Error", "W&B run"]
 UTC_MINUTE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
 
 
-@pytest.fixture(autouse=True)
-def _isolated(sync_env):
-    """Caches are process-global and AppTest sessions share one id: start each test clean (FTSYNC_HOME in tmp)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 @contextmanager

@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 
 from ftsync.cli import main
 from ftsync.commands import sync as _sync_command  # noqa: F401 - imported at collection (see _cli)
@@ -26,7 +25,7 @@ from ftsync.emulator import Emulator
 from ftsync.ledger import Ledger
 from ftsync.snapshot import job_problem, job_problems, job_view
 
-from ..apptest import PAGES, new_app, shown, texts
+from ..apptest import PAGES, new_app, shown
 
 # (field, value the server sends, what the job's problem says: None for the id, left out instead)
 WRONG = [
@@ -235,14 +234,6 @@ def test_ftsync_sync_fails_the_mistyped_job_only(field, bench, mistype, sync_env
 
 
 # ---- the dashboard -------------------------------------------------------------------------------------
-
-@pytest.fixture
-def fresh_caches(sync_env):
-    """Cached API answers are process-wide and keyed by the account: each test reads the server anew."""
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
-
 
 def _session(emu: Emulator):
     return new_app({"openai_api_key": emu.api_key, "openai_base_url": emu.base_url})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import streamlit as st
 
 from ftsync.ui.text import plain
 
@@ -38,11 +37,7 @@ def test_plain_escapes_every_markup_character_and_truncates():
     assert plain("line one\nline two") == "line one line two"
 
 
-@pytest.fixture(autouse=True)
-def _isolated(sync_env):
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def test_a_servers_error_text_is_shown_as_text():

@@ -6,18 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 
 from ftsync.emulator import Emulator
 
 from ..apptest import new_app, sync_first_succeeded, texts
 
 
-@pytest.fixture(autouse=True)
-def _isolated(sync_env):
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_caches")
 
 
 def everything_shown(at) -> str:
