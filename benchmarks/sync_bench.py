@@ -222,7 +222,7 @@ def chart_svg(scenarios: list[dict]) -> str:
     top = max([s["median"][c]["wall"] / s["median"]["logger"]["wall"] for s, c in rows] + [1.0])
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
            'font-family="sans-serif" font-size="12">',
-           f'<text x="10" y="18" font-weight="bold">Sync time as a ratio of W&amp;B\'s logger (lower is faster)</text>']
+           '<text x="10" y="18" font-weight="bold">Sync time as a ratio of W&amp;B\'s logger (lower is faster)</text>']
     y, current = 30, None
     for s, c in rows:
         if s is not current:
