@@ -1,6 +1,8 @@
 """The dashboard's own cost, headless (Streamlit's AppTest): the Jobs page with 1,000 jobs, and
 the Metrics page with a 100,000-step job: script time of the first run (the listing's round trips
-included, no API latency) and of a warm rerun, and the size of the chart payload sent to the browser.
+included, no API latency) and of a warm rerun, and the size of the chart payload sent to the browser;
+and the server's peak RSS (its whole process tree: wandb-core and workers included) while the whole
+demo workspace is synced from the Jobs page ("Sync all unsynced").
 
     python benchmarks/dashboard_bench.py [--jobs 1000] [--steps 100000] [--trials 3]
 """
@@ -24,6 +26,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from ftsync import connection  # noqa: E402
 from ftsync.emulator import Emulator  # noqa: E402
 
+sys.path.insert(0, str(HERE))
 SECRETS = {"wandb_project": "OpenAI-Fine-Tune", "allowed_endpoints": ["127.0.0.1"], "allow_private_endpoints": True}
 
 
@@ -61,6 +64,41 @@ def page(path: str, emu: Emulator, query: dict[str, str], trials: int) -> dict:
     return {"first": statistics.median(firsts), "warm": statistics.median(warms), "chart_bytes": payload}
 
 
+def demo_sync_child() -> None:
+    """A visitor with no keys (demo mode) opens Jobs and presses "Sync all unsynced"; to the end."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from apptest import new_app, wait_for_syncs
+
+    at = new_app(None, secrets={})
+    at.default_timeout = 600
+    at.run()
+    at.switch_page("pages/2_Jobs.py").run()
+    button = at.button(key="jobs_sync_unsynced")
+    if button.disabled:
+        raise SystemExit("nothing to sync in the demo")
+    button.click().run()
+    wait_for_syncs(at, timeout=600)
+    at.run()
+    left = at.button(key="jobs_sync_unsynced")
+    if at.exception or not left.disabled:
+        raise SystemExit(f"the demo was not synced whole: {at.exception or left.label}")
+
+
+def demo_sync() -> dict:
+    """Peak RSS of the dashboard's process tree syncing the whole demo workspace from the Jobs page."""
+    import os
+
+    import sync_bench as sb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "OPENAI_"))}
+        env.update(PYTHONPATH=str(ROOT), FTSYNC_HOME=f"{tmp}/home", WANDB_DIR=tmp, WANDB_SILENT="true",
+                   WANDB_DATA_DIR=f"{tmp}/d", WANDB_CACHE_DIR=f"{tmp}/c", WANDB_CONFIG_DIR=f"{tmp}/cf",
+                   NETRC=f"{tmp}/no-netrc")
+        wall, cpu, peak = sb.measure_tree([sys.executable, __file__, "--demo-sync-child"], env)
+    return {"wall": wall, "cpu": cpu, "peak_rss": peak}
+
+
 def run(jobs: int, steps: int, trials: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         import os
@@ -71,7 +109,7 @@ def run(jobs: int, steps: int, trials: int) -> dict:
         with Emulator("bench", jobs=1, steps=[steps], examples=20) as emu:
             job_id = emu.workspace.job_ids()[0]
             metrics_page = page("pages/3_Metrics.py", emu, {"job": job_id}, trials)
-    return {"jobs": jobs, "steps": steps, "jobs_page": jobs_page, "metrics_page": metrics_page}
+    return {"jobs": jobs, "steps": steps, "jobs_page": jobs_page, "metrics_page": metrics_page, "demo_sync": demo_sync()}
 
 
 def main() -> None:
@@ -79,7 +117,11 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=1000)
     p.add_argument("--steps", type=int, default=100_000)
     p.add_argument("--trials", type=int, default=3)
+    p.add_argument("--demo-sync-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.demo_sync_child:
+        demo_sync_child()
+        return
     print(json.dumps(run(args.jobs, args.steps, args.trials), indent=2))
 
 

@@ -126,12 +126,11 @@ def _usage(pid: int) -> tuple[int, float]:
     return rss, ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(contender: str, spec: dict, env: dict[str, str], jobs: int, rows: int) -> Measure:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(spec | {"contender": contender}, f)
+def measure_tree(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Run `cmd` to its end: (wall seconds, CPU seconds, peak RSS bytes) of its whole process tree,
+    wandb-core's flush after the Python process exits included. Raises on a non-zero exit."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", f.name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak, cpu_seen = 0, {}
     while proc.poll() is None:
         sample = {pid: _usage(pid) for pid in _tree(proc.pid)}
@@ -145,10 +144,19 @@ def measure(contender: str, spec: dict, env: dict[str, str], jobs: int, rows: in
         time.sleep(0.05)
     wall = time.perf_counter() - started
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    os.unlink(f.name)
     if proc.returncode != 0:
-        raise RuntimeError(f"{contender} failed ({proc.returncode}): {err[-2000:]}")
-    return Measure(contender, wall, sum(cpu_seen.values()), peak, jobs, rows)
+        raise RuntimeError(f"{cmd[1:3]} failed ({proc.returncode}): {err[-2000:]}")
+    return wall, sum(cpu_seen.values()), peak
+
+
+def measure(contender: str, spec: dict, env: dict[str, str], jobs: int, rows: int) -> Measure:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(spec | {"contender": contender}, f)
+    try:
+        wall, cpu, peak = measure_tree([sys.executable, __file__, "--child", f.name], env)
+    finally:
+        os.unlink(f.name)
+    return Measure(contender, wall, cpu, peak, jobs, rows)
 
 
 # ---- the runs ------------------------------------------------------------------------------------

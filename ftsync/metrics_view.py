@@ -411,11 +411,28 @@ def settings_vs_loss(jobs: list[dict[str, Any]], long: pd.DataFrame) -> tuple[pd
     return pd.DataFrame(rows, columns=columns), name
 
 
-def events_table(events: pd.DataFrame) -> pd.DataFrame:
-    """An `events_frame` as the page lists it: newest first, the message right after the time (the
-    column a phone shows), ready for display (`display_frame`)."""
-    table = events.iloc[::-1][["created_at", "message", "level", "type"]].rename(columns={"created_at": "time"})
-    return display_frame(table.reset_index(drop=True))
+def timeline_events(events: pd.DataFrame, per_type: int = 500) -> pd.DataFrame:
+    """The events a timeline draws: at most `per_type` of each type, evenly spread, the first and
+    last always kept. A 100,000-step job has an event per step; drawn whole, its chart alone is
+    megabytes sent to every browser that opens the page, for points no one can tell apart."""
+    if per_type < 2:
+        raise ValueError(f"per_type must be at least 2, got {per_type}")
+    counts = events.groupby("type", sort=False)["type"].transform("size")
+    if not (counts > per_type).any():
+        return events
+    rank = events.groupby("type", sort=False).cumcount().to_numpy()
+    n = counts.to_numpy()
+    # the picks are round(j * stride), j = 0 .. per_type - 1: 0 and n - 1 among them
+    stride = np.maximum((n - 1) / (per_type - 1), 1.0)
+    keep = (n <= per_type) | (np.round(np.round(rank / stride) * stride) == rank)
+    return events[keep]
+
+
+def events_table(events: pd.DataFrame, newest: int = 2000) -> pd.DataFrame:
+    """An `events_frame` as the page lists it: the `newest` events, newest first, the message right
+    after the time (the column a phone shows), ready for display (`display_frame`)."""
+    table = events.iloc[::-1].iloc[:newest][["created_at", "message", "level", "type"]]
+    return display_frame(table.rename(columns={"created_at": "time"}).reset_index(drop=True))
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -88,8 +88,11 @@ def details(snaps: dict) -> None:
         for job_id, snap in snaps.items():
             frame = mv.events_frame(snap.events)
             if len(frame):
-                st.altair_chart(charts.events_timeline(frame, labels[job_id]), width="stretch")
-            st.dataframe(mv.events_table(frame), hide_index=True, width="stretch", height=250)
+                st.altair_chart(charts.events_timeline(mv.timeline_events(frame), labels[job_id]), width="stretch")
+            table = mv.events_table(frame)
+            st.dataframe(table, hide_index=True, width="stretch", height=250)
+            if len(table) < len(frame):
+                st.caption(f"The newest {len(table):,} of {len(frame):,} events (all of them are logged to W&B).")
     with tab_ckpt:
         for job_id, snap in snaps.items():
             st.markdown(f"**{plain(labels[job_id])}**")
@@ -121,8 +124,9 @@ def curves() -> None:
         if live:
             st.caption("Running jobs refresh every 10 s.")
         settings(snaps, long)
-        st.download_button("Download metrics (CSV)", mv.metrics_csv(long), file_name="metrics.csv", mime="text/csv",
-                           key="metrics_csv")
+        # made when pressed, not on every rerun: 100,000 steps are seconds of CSV
+        st.download_button("Download metrics (CSV)", lambda: mv.metrics_csv(long), file_name="metrics.csv",
+                           mime="text/csv", key="metrics_csv")
     details(snaps)
 
 

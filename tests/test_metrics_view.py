@@ -383,3 +383,21 @@ def test_display_frame_prints_utc_24_hour_and_no_none():
     assert listed["message"].tolist() == ["Step 1", mv.MISSING]  # newest (last received) first
     table = mv.display_frame(mv.hyperparameter_table([DPO]))
     assert "None" not in table.to_string() and table.loc["trained_tokens", "ftjob-dpo"] == mv.MISSING
+
+
+def test_a_long_job_s_events_are_thinned_for_the_timeline_and_the_table_lists_the_newest():
+    """A 100,000-step job has an event per step: the timeline draws at most 500 of each type, evenly
+    spread with the first and last kept, and every event of rarer types; the table the newest 2,000."""
+    events = mv.events_frame([{"created_at": 1760889900 + i, "level": "info", "type": "metrics" if i % 10 else "message",
+                               "message": str(i)} for i in range(100_000)])
+    drawn = mv.timeline_events(events)
+    metrics = drawn[drawn["type"] == "metrics"]
+    assert drawn.groupby("type").size().to_dict() == {"message": 500, "metrics": 500}
+    assert metrics["message"].iloc[0] == "1" and metrics["message"].iloc[-1] == "99999"
+    gaps = metrics["created_at"].diff().dropna().dt.total_seconds()
+    assert gaps.min() >= 190 and gaps.max() <= 220  # evenly spread: about 100,000 / 500 s apart
+    few = events.iloc[:700]
+    assert len(mv.timeline_events(few)) == 500 + 70  # the 70 "message" events all kept
+    assert mv.timeline_events(events.iloc[:40]).equals(events.iloc[:40])
+    listed = mv.events_table(events)
+    assert len(listed) == 2000 and listed["message"].iloc[0] == "99999"

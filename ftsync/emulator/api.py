@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -21,6 +22,7 @@ from .workspace import BASE_MODELS, FileEntry, Workspace
 
 # Nominal durations of a created job, divided by the emulator's speed factor.
 VALIDATE_SECONDS, QUEUE_SECONDS, STEP_SECONDS = 20.0, 10.0, 2.0
+EVENT_LISTINGS_KEPT = 16  # jobs whose rendered events are kept between pages
 
 
 class ApiError(Exception):
@@ -136,6 +138,9 @@ class Api:
         if result_encoding not in render.RESULT_ENCODINGS:
             raise ValueError(f"result_encoding must be one of {render.RESULT_ENCODINGS}")
         self.ws, self.mode, self.result_encoding = ws, mode, result_encoding
+        # a job's events listed newest first and the index of each event id, for the few jobs last
+        # listed: paging through a 100,000-step job's events must not render them all per page
+        self._events: OrderedDict[str, tuple[tuple, list[render.Event], dict[str, int]]] = OrderedDict()
 
     def handle(self, route: str, target: str | None, req: Request) -> Response:
         handler = getattr(self, "_" + route.replace(".", "_"))
@@ -192,14 +197,26 @@ class Api:
 
     def _jobs_events(self, req: Request, job_id: str) -> Response:
         plan, now = self._job(job_id), self.ws.now()
-        evs = render.events(plan, now)[::-1]
-        ids = {render.event_id(plan, e.ordinal): i for i, e in enumerate(evs)} if req.arg("after") else {}
+        evs, ids = self._events_newest_first(plan, now)
         after = req.arg("after")
         start = ids[after] + 1 if after in ids else (len(evs) if after else 0)
         limit = req.int_arg("limit", 20)
         page = evs[start:start + limit]
         data = [render.event_object(plan, e, self.mode) for e in page]
         return Response.json({"object": "list", "data": data, "has_more": start + limit < len(evs)})
+
+    def _events_newest_first(self, plan: JobPlan, now: float) -> tuple[list[render.Event], dict[str, int]]:
+        # what the events depend on: unchanged, the listing is the one rendered last time
+        state = (id(plan), plan.status(now), plan.steps_done(now), tuple(plan.pauses), plan.cancelled_at)
+        hit = self._events.get(plan.id)
+        if hit is None or hit[0] != state:
+            evs = render.events(plan, now)[::-1]
+            hit = (state, evs, {render.event_id(plan, e.ordinal): i for i, e in enumerate(evs)})
+            self._events[plan.id] = hit
+            while len(self._events) > EVENT_LISTINGS_KEPT:
+                self._events.popitem(last=False)
+        self._events.move_to_end(plan.id)
+        return hit[1], hit[2]
 
     def _jobs_checkpoints(self, req: Request, job_id: str) -> Response:
         plan = self._job(job_id)

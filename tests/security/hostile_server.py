@@ -16,6 +16,7 @@ job, the "victim", hostile in the ways chosen by `modes`:
     br-events          a page of events compressed with an encoding ftsync does not decode (br)
     endless-events     event pages with `has_more: true` and fresh ids, forever
     repeated-events    the same page of events with `has_more: true`, forever
+    garbled-events     a page of events whose "data" is a list of strings, not of objects
     endless-checkpoints  the same, fresh checkpoint ids forever
     endless-jobs       the job listing never ends (fresh, valid job ids)
     endless-files      the file listing never ends
@@ -47,6 +48,7 @@ from urllib.parse import parse_qs, urlsplit
 
 MODES = {"endless-result", "gzip-result", "slow-result", "endless-training", "oversize-training", "huge-training",
          "unsized-training", "slow-training", "gzip-events", "slow-events", "br-events", "endless-events", "repeated-events",
+         "garbled-events",
          "endless-checkpoints", "endless-jobs", "endless-files", "hostile-ids"}
 API_KEY = "sk-hostile"
 HOSTILE_JOB = "ftjob-$(touch${IFS}PWNED)"
@@ -326,6 +328,8 @@ class HostileServer:
                 n = next(self._counter)
                 return Answer.json({"object": "list", "has_more": True, "data": [
                     event(job_id, i, "Still running", salt=n) for i in range(PAGE_ITEMS)]})
+            if "garbled-events" in self.modes:
+                return Answer.json({"object": "list", "has_more": True, "data": ["ftevent-1", "ftevent-2"]})
             if "repeated-events" in self.modes:
                 return Answer.json({"object": "list", "has_more": True, "data": [
                     event(job_id, i, "Still running") for i in range(PAGE_ITEMS)]})

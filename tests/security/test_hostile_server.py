@@ -113,6 +113,15 @@ def test_an_encoding_we_cannot_bound_is_refused(sync_env):
     assert srv.hits[("jobs.events", srv.victim["id"])] == 1
 
 
+def test_a_page_of_events_that_is_not_objects_fails_that_job_in_one_line(sync_env):
+    # events are read as the server sent them (no SDK objects): what is not a page of objects is refused
+    with HostileServer({"garbled-events"}) as srv:
+        cost = measured_sync(options(srv, sync_env, SMALL))
+    victim = check_contained(cost, srv, sync_env, says="is not a page of a listing (no list of objects under \"data\")")
+    assert victim.message.startswith(f"events of {srv.victim['id']}: ")
+    assert srv.hits[("jobs.events", srv.victim["id"])] == 1
+
+
 # ---- time ------------------------------------------------------------------------------------------
 
 def test_a_server_dripping_its_headers_is_cut_off_at_request_seconds(sync_env):
