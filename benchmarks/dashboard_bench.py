@@ -100,15 +100,22 @@ def demo_sync() -> dict:
 
 
 def run(jobs: int, steps: int, trials: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        import os
+    import os
 
-        os.environ["FTSYNC_HOME"] = tmp
-        with Emulator("bench", jobs=jobs, steps=[10], examples=20) as emu:
-            jobs_page = page("pages/2_Jobs.py", emu, {}, trials)
-        with Emulator("bench", jobs=1, steps=[steps], examples=20) as emu:
-            job_id = emu.workspace.job_ids()[0]
-            metrics_page = page("pages/3_Metrics.py", emu, {"job": job_id}, trials)
+    before = os.environ.get("FTSYNC_HOME")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["FTSYNC_HOME"] = tmp  # the dashboard's state for these sessions, thrown away after
+        try:
+            with Emulator("bench", jobs=jobs, steps=[10], examples=20) as emu:
+                jobs_page = page("pages/2_Jobs.py", emu, {}, trials)
+            with Emulator("bench", jobs=1, steps=[steps], examples=20) as emu:
+                job_id = emu.workspace.job_ids()[0]
+                metrics_page = page("pages/3_Metrics.py", emu, {"job": job_id}, trials)
+        finally:
+            if before is None:
+                os.environ.pop("FTSYNC_HOME", None)
+            else:
+                os.environ["FTSYNC_HOME"] = before
     return {"jobs": jobs, "steps": steps, "jobs_page": jobs_page, "metrics_page": metrics_page, "demo_sync": demo_sync()}
 
 
