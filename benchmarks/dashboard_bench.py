@@ -52,7 +52,10 @@ def chart_bytes(at: AppTest) -> int:
 
 def page(path: str, emu: Emulator, query: dict[str, str], trials: int) -> dict:
     firsts, warms, payload = [], [], 0
+    import streamlit as st
+
     for _ in range(trials):
+        st.cache_data.clear()  # each trial's first run reads the account, as a new visitor's would
         at = session(emu)
         at.run()  # Home: the session starts as a visitor's would
         for k, v in query.items():

@@ -155,8 +155,9 @@ def report(results: dict) -> str:
                   f"| Jobs, {dash['jobs']:,} jobs | {jp['first']:.2f} | {jp['warm']:.2f} | {jp['chart_bytes'] / 1e3:,.0f} kB |",
                   f"| Metrics, one job of {dash['steps']:,} steps | {mp['first']:.2f} | {mp['warm']:.2f} | "
                   f"{mp['chart_bytes'] / 1e3:,.0f} kB |",
-                  "", "First run: a new session opening the page, the listing's round trips included (no API latency); "
-                  "warm: the best of three reruns. Metrics' first run reads the job's 100,000 events and result file."]
+                  "", "First run: a new visitor's session opening the page (caches empty, modules already imported by "
+                  "the server), the listing's round trips included (no API latency); warm: the best of three reruns. "
+                  "Metrics' first run reads the job's 100,000 events and its result file."]
     lines += ["", "## Where a target is missed\n", results.get("missed_note", "").strip() or "(see the notes in the issue)"]
     return "\n".join(lines) + "\n"
 
