@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", action="store_true", help="log each request line to stderr")
     p.add_argument("--latency", type=non_negative_number, default=0.0, metavar="SECONDS",
                    help="added to every request, as a real API's round trip (default 0)")
+    p.add_argument("--webhook-url", default=None, metavar="URL",
+                   help="POST signed fine-tuning webhooks here when jobs end (secret: $OPENAI_WEBHOOK_SECRET, whsec_…)")
     bench = p.add_argument_group("bench workspace")
     bench.add_argument("--jobs", type=int, default=100)
     bench.add_argument("--steps", type=int, default=200, help="training steps per job")
@@ -43,7 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..emulator import DEFAULT_API_KEY, Emulator, FaultSpecError
 
+    import os
+
     options = {}
+    if args.webhook_url:
+        options["webhook_url"] = args.webhook_url
+        options["webhook_secret"] = os.environ.get("OPENAI_WEBHOOK_SECRET", "").strip()
     if args.workspace == "bench":
         options = {"jobs": args.jobs, "steps": args.steps, "examples": args.examples,
                    "file_bytes": args.file_bytes, "files": args.files}
@@ -61,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     key_note = "the key given with --api-key" if args.api_key else DEFAULT_API_KEY
     print(f"workspace {args.workspace}: {len(ws.jobs)} jobs, {len(ws.files)} files; mode {args.mode}; "
           f"api key: {key_note}; Azure endpoint: {emu.azure_endpoint}; Ctrl+C to stop", flush=True)
+    if emu.webhooks is not None:
+        print(f"webhooks: to {emu.webhooks.url} as jobs end", flush=True)
     try:
         emu.serve_forever()
     except KeyboardInterrupt:

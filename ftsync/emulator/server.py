@@ -223,7 +223,8 @@ class Emulator:
     def __init__(self, workspace: str | Workspace = "demo", *, host: str = "127.0.0.1", port: int = 0,
                  api_key: str = DEFAULT_API_KEY, mode: str = "realistic", faults: str | list[str] | None = None,
                  seed: int = 0, speed: float = 1.0, result_encoding: str = "base64", verbose: bool = False,
-                 latency: float = 0.0, **workspace_options: Any):
+                 latency: float = 0.0, webhook_url: str | None = None, webhook_secret: str | None = None,
+                 **workspace_options: Any):
         ws = workspace if isinstance(workspace, Workspace) else build_workspace(
             workspace, seed=seed, speed=speed, **workspace_options)
         self.api = Api(ws, mode=mode, result_encoding=result_encoding)
@@ -233,6 +234,12 @@ class Emulator:
         self.api_key, self.host, self.verbose = api_key, host, verbose
         self.latency = latency  # seconds added to every request: a real API's round trip, for benchmarks
         self._requested_port = port
+        # signed webhooks to this URL when jobs end (emulator/webhooks.py), from start() on
+        self.webhooks = None
+        if webhook_url:
+            from .webhooks import WebhookSender
+
+            self.webhooks = WebhookSender(ws, webhook_url, webhook_secret or "")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -274,15 +281,21 @@ class Emulator:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="ftsync-emulator", daemon=True)
         self._thread.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread (the CLI)."""
         self.bind()
         assert self._server is not None
+        if self.webhooks is not None:
+            self.webhooks.start()
         self._server.serve_forever()
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self._server is not None:
             if self._thread is not None:  # shutdown() waits for a serve loop; only a started one has it
                 self._server.shutdown()
