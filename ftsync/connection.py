@@ -62,6 +62,14 @@ def dashboard_dirs(scope: str, env: Mapping[str, str] | None = None) -> tuple[Pa
     return home, runs
 
 
+def account_dirs(openai: OpenAISettings, wandb_key: str | None, wandb_base_url: str | None,
+                 env: Mapping[str, str] | None = None) -> tuple[str, Path, Path]:
+    """(scope, home, W&B dir) of an account in the dashboard: its OpenAI key and endpoint, and its W&B
+    key and server. `ftsync sync/watch --dashboard` record there, so the dashboard shows their syncs."""
+    scope = f"accounts/{fingerprint(openai.fingerprint, wandb_key or None, wandb_base_url or None)}"
+    return (scope, *dashboard_dirs(scope, env))
+
+
 def prune_demo_sessions(root: Path, keep: str, max_age: float = DEMO_MAX_AGE) -> None:
     """Remove the demo folders of sessions idle for `max_age` (demo state lives as long as its session)."""
     if not root.is_dir():
@@ -126,8 +134,7 @@ def build_connection(inputs: Mapping[str, Any], *, policy: OutboundPolicy | None
                             project=(inputs.get("openai_project") or "").strip() or None,
                             azure_endpoint=azure, api_version=(inputs.get("azure_api_version") or "").strip() or None,
                             max_retries=2, timeout=60, policy=policy)
-    scope = f"accounts/{fingerprint(openai.fingerprint, wandb_key, inputs.get('wandb_base_url'))}"
-    home, runs = dashboard_dirs(scope)
+    scope, home, runs = account_dirs(openai, wandb_key, inputs.get("wandb_base_url"))
     wandb = WandbSettings(api_key=wandb_key, entity=entity, project=project,
                           mode="offline" if mode == "offline" or not wandb_key else "online", dir=runs,
                           base_url=(inputs.get("wandb_base_url") or "").strip() or None)  # the operator's, from secrets

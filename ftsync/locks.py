@@ -65,3 +65,42 @@ def is_locked(home: Path, *name: str) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+class LockHeld(Exception):
+    """The lock is held by another process; `holder` is what that process wrote into it."""
+
+    def __init__(self, holder: str):
+        super().__init__(holder)
+        self.holder = holder
+
+
+@contextmanager
+def exclusive(home: Path, *name: str, holder: str) -> Iterator[None]:
+    """Hold the lock named by `name` for as long as the block runs, or raise LockHeld at once.
+
+    `holder` (who holds it: pid, host, since when) is written into the lock file for the next one to
+    read; the lock itself is the flock, so a killed holder never leaves a stale lock behind."""
+    folder = Path(home) / "locks"
+    path = folder / f"{fingerprint(*name)}.lock"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LedgerError(f"cannot create a lock in {folder} ({exc.strerror}); free space there, make it "
+                          "writable, or set FTSYNC_HOME") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+            raise LockHeld(text or "another process") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -58,9 +58,13 @@ class SyncOptions:
     model_artifact_type: str = "model"
     init_kwargs: dict[str, Any] = field(default_factory=dict)
     home: Path | None = None  # $FTSYNC_HOME
-    action: str = "python"  # who asked: cli | dashboard | python (kept in the ledger's history)
+    action: str = "python"  # who asked: cli | dashboard | auto-sync | watch | webhook | python (the ledger's history)
     lock_timeout: float = 900.0
     limits: Limits | None = None  # None: those of `openai` when given, else the defaults
+    # asked between jobs: once true, jobs not yet started are left for the next sync (`ftsync watch`
+    # on SIGTERM), while those being written are finished
+    should_stop: Callable[[], bool] | None = None
+    reconcile: bool = True  # online: first learn what W&B has (a watcher does it on its first cycle only)
 
     @property
     def effective_limits(self) -> Limits:
@@ -172,7 +176,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
     cache = FileCache(home, key_fp)
     entity, project = options.wandb.scope
     jobs, outcomes = select_jobs(client, options)
-    if not options.wandb.offline:
+    if not options.wandb.offline and options.reconcile:
         from .wandb_remote import project_runs
 
         ledger.reconcile(entity, project, project_runs(options.wandb))  # a fresh machine learns what W&B has
@@ -197,7 +201,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
     stopped: list[LedgerError] = []  # the home (ledger, locks) cannot be written: no job can be recorded
 
     def one(job: dict[str, Any]) -> JobOutcome:
-        if stopped:
+        if stopped or (options.should_stop is not None and options.should_stop()):
             return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
         t0 = time.monotonic()
         try:

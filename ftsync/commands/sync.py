@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .common import (
@@ -17,6 +18,9 @@ from .common import (
     wandb_settings,
 )
 from .output import ProgressLine, table
+
+if TYPE_CHECKING:
+    from ..sync import SyncOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,30 +35,52 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="wait for running jobs to finish before logging them (default: sync them live, as far as they got)")
     p.add_argument("--poll-interval", type=positive_number, default=60.0, help="seconds between status checks with --wait")
     p.add_argument("--wait-timeout", type=positive_number, default=None, help="stop waiting after this many seconds")
+    add_sync_options(p)
+    p.set_defaults(func=run)
+
+
+def add_sync_options(p: argparse.ArgumentParser) -> None:
+    """How jobs are synced, shared by `sync` and `watch`; then the connection options."""
     p.add_argument("--workers", type=positive_int, default=None, help="jobs synced in parallel (default: 4)")
     p.add_argument("--no-datasets", action="store_true", help="do not log training/validation files")
     p.add_argument("--processes", type=non_negative_int, default=None, metavar="N",
                    help="write W&B runs in N worker processes (default: one per core for 4 jobs or more; 0: none)")
     p.add_argument("--no-events", action="store_true",
                    help="do not log the events and checkpoints tables (saves a request per 100 events)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="record in the dashboard's ledger for these keys (on the dashboard's host, same FTSYNC_HOME), "
+                        "so its Jobs and Home pages show these syncs")
     add_connection_options(p)
-    p.set_defaults(func=run)
+
+
+def sync_options(args: argparse.Namespace, **fields: Any) -> SyncOptions:
+    """The SyncOptions of the shared options, plus `fields` (those of the command)."""
+    # wandb suggests Weave whenever openai is imported: noise for a sync tool, whose own API calls
+    # are not what a user would trace
+    os.environ.setdefault("WANDB_DISABLE_WEAVE", "true")
+    from ..sync import DEFAULT_WORKERS, SyncOptions
+    from ..writers import AUTO
+
+    openai, wandb, home = openai_settings(args), wandb_settings(args), None
+    if args.dashboard:  # the dashboard's folder for this account: its ledger, and its offline runs
+        from dataclasses import replace
+
+        from ..connection import account_dirs
+
+        _, home, runs = account_dirs(openai, wandb.api_key, wandb.base_url)
+        wandb = replace(wandb, dir=runs) if wandb.offline else wandb
+    return SyncOptions(openai=openai, wandb=wandb, home=home,
+                       workers=args.workers if args.workers is not None else DEFAULT_WORKERS,
+                       log_datasets=not args.no_datasets, log_events=not args.no_events,
+                       processes=AUTO if args.processes is None else args.processes, **fields)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import FtsyncError
 
-    # wandb suggests Weave whenever openai is imported: noise for a sync tool, whose own API calls
-    # are not what a user would trace
-    os.environ.setdefault("WANDB_DISABLE_WEAVE", "true")
-    from ..sync import DEFAULT_WORKERS, Progress, SyncOptions, sync_jobs
-    from ..writers import AUTO
-
-    options = SyncOptions(openai=openai_settings(args), wandb=wandb_settings(args), job_ids=args.ids, limit=args.limit,
-                          overwrite=args.force, wait=args.wait, poll_interval=args.poll_interval,
-                          wait_timeout=args.wait_timeout, workers=args.workers if args.workers is not None else DEFAULT_WORKERS,
-                          log_datasets=not args.no_datasets, log_events=not args.no_events, action="cli",
-                          processes=AUTO if args.processes is None else args.processes)
+    options = sync_options(args, job_ids=args.ids, limit=args.limit, overwrite=args.force, wait=args.wait,
+                           poll_interval=args.poll_interval, wait_timeout=args.wait_timeout, action="cli")
+    from ..sync import Progress, sync_jobs
     bar = ProgressLine()
 
     def progress(p: Progress) -> None:

@@ -1,0 +1,165 @@
+"""`ftsync watch`: W&B kept in step with OpenAI by itself.
+
+A cycle is one `sync_jobs` over the account: what is new or changed is synced, a running job is
+synced as far as it got (each cycle adds only its new steps), a finished job once. Between cycles the
+watcher sleeps `interval` seconds, longer after a cycle whose listing failed (doubling up to
+`max_backoff`), and wakes at once for a verified webhook (`webhooks.WebhookReceiver`), whose job is
+synced right away; polling stays as the safety net for a delivery that never comes.
+
+Stopping (`stop()`, which SIGINT/SIGTERM call) lets the jobs being written finish, leaves the
+others for the next start, and returns 0: nothing is lost, since the ledger records a job only
+once W&B has it. One watcher per W&B project: a second one meets the first's lock and exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import AuthError, ConfigError, FtsyncError
+from .exits import EXIT_BUSY, EXIT_OK, EXIT_USAGE
+from .locks import LockHeld, exclusive
+from .settings import ftsync_home
+from .snapshot import TERMINAL_STATUSES
+from .sync import SyncOptions, SyncReport, sync_jobs
+
+
+@dataclass
+class WatchOptions:
+    sync: SyncOptions
+    interval: float = 60.0  # seconds between polls
+    max_backoff: float = 900.0  # the longest wait after listings that failed in a row
+    webhook_port: int | None = None  # serve a webhook receiver on this port (0: any free port)
+    webhook_host: str = "127.0.0.1"
+    webhook_secret: str | None = None
+
+
+def stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def cycle_counts(report: SyncReport) -> str:
+    """"25 jobs · 2 synced · 1 live · 22 unchanged": the counts that are not zero, the jobs always."""
+    live = sum(1 for o in report.outcomes if o.outcome == "partial" and o.job_status not in TERMINAL_STATUSES)
+    later = sum(1 for o in report.outcomes if o.message == "not tried: the sync stopped")
+    counts = {"synced": report.count("synced"), "live": live, "partial": report.count("partial") - live,
+              "unchanged": report.count("skipped") - later, "failed": report.count("failed"), "left for later": later}
+    jobs = len(report.outcomes)
+    return " · ".join([f"{jobs} job{'' if jobs == 1 else 's'}"] + [f"{n} {k}" for k, n in counts.items() if n])
+
+
+class Watcher:
+    """Runs cycles until stopped; `run()` returns the exit code."""
+
+    def __init__(self, options: WatchOptions, say: Callable[[str], None] = print,
+                 complain: Callable[[str], None] | None = None):
+        self.options, self.say = options, say
+        self.complain = complain or say  # why the watcher cannot go on (the CLI: stderr)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._webhook_jobs: dict[str, str] = {}  # job id -> event type, in arrival order
+        self.cycles = 0
+        self.receiver = None
+        self._reconciled = False  # online: what W&B has is learnt once, at the first cycle that lists
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """Finish the jobs being written, start no other, return from run()."""
+        self._stop.set()
+        self._wake.set()
+
+    def on_webhook(self, job_id: str, event_type: str) -> None:
+        with self._lock:
+            self._webhook_jobs[job_id] = event_type
+        self._wake.set()
+
+    def run(self) -> int:
+        sync = self.options.sync
+        entity, project = sync.wandb.scope
+        home = Path(sync.home) if sync.home else ftsync_home()
+        where = f"{entity}/{project}" if entity else project
+        holder = f"pid {os.getpid()} on {socket.gethostname()}, since {stamp()}"
+        try:
+            with exclusive(home, "watch", entity or "", project, holder=holder):
+                return self._loop(where)
+        except LockHeld as held:
+            self.complain(f"ftsync watch: another watcher already keeps W&B project {where} in step ({held.holder}); "
+                     "this one exits")
+            return EXIT_BUSY
+
+    def _loop(self, where: str) -> int:
+        opts = self.options
+        if opts.webhook_port is not None:
+            from .webhooks import WebhookReceiver
+
+            try:
+                self.receiver = WebhookReceiver(opts.webhook_host, opts.webhook_port, opts.webhook_secret or "",
+                                                self.on_webhook).start()
+            except OSError as exc:  # the port is taken, or not ours to bind
+                self.complain(f"ftsync watch: cannot listen for webhooks on {opts.webhook_host}:{opts.webhook_port} "
+                              f"({exc.strerror})")
+                return EXIT_USAGE
+        try:
+            self.say(f"{stamp()} · watching W&B project {where}: a poll every {opts.interval:g} s"
+                     + (f", OpenAI webhooks at {self.receiver.url}" if self.receiver else "") + "; Ctrl+C stops")
+            failures, next_poll = 0, time.monotonic()  # the first poll at once
+            while not self.stopping:
+                self._wake.wait(max(0.0, next_poll - time.monotonic()))
+                self._wake.clear()
+                if self.stopping:
+                    break
+                with self._lock:
+                    hooked, self._webhook_jobs = list(self._webhook_jobs), {}
+                if hooked:
+                    code = self._cycle("webhook", hooked)
+                elif time.monotonic() >= next_poll:
+                    code = self._cycle("poll", None)
+                    failures = 0 if code == EXIT_OK else failures + 1
+                    wait = min(opts.interval * 2 ** failures, max(opts.max_backoff, opts.interval))
+                    if failures:
+                        self.say(f"{stamp()} · next poll in {wait:g} s (backing off after {failures} failed)")
+                    next_poll = time.monotonic() + wait
+                else:
+                    continue
+                if code == EXIT_USAGE:
+                    return code
+            self.say(f"{stamp()} · stopped after {self.cycles} cycles; jobs not yet synced are synced at the next start")
+            return EXIT_OK
+        finally:
+            if self.receiver is not None:
+                self.receiver.close()
+
+    def _cycle(self, trigger: str, job_ids: list[str] | None) -> int | None:
+        """One sync. EXIT_OK when it ran, None when the API failed it (try later), EXIT_USAGE when
+        going on is pointless (a refused key, an unwritable home)."""
+        self.cycles += 1
+        head = f"{stamp()} · cycle {self.cycles} ({trigger})"
+        options = dataclasses.replace(self.options.sync, job_ids=job_ids, limit=None if job_ids else self.options.sync.limit,
+                                      action="webhook" if job_ids else "watch", should_stop=lambda: self.stopping,
+                                      reconcile=not self._reconciled)  # after that, the ledger knows what it wrote
+        try:
+            report = sync_jobs(options)
+        except (AuthError, ConfigError) as exc:  # ConfigError includes LedgerError
+            self.say(f"{head}: {exc}")
+            self.complain(f"ftsync watch: {exc}; stopped, start it again once that is fixed")
+            return EXIT_USAGE
+        except FtsyncError as exc:  # the listing failed: rate limit, outage, network
+            self.say(f"{head}: {exc}")
+            return None
+        self._reconciled = True
+        self.say(f"{head}: {cycle_counts(report)} · {report.seconds:.1f} s")
+        for o in report.outcomes:
+            if o.outcome == "failed":
+                self.say(f"  {o.job_id} failed: {o.message}")
+        return EXIT_OK
