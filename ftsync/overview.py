@@ -96,6 +96,23 @@ def utc_minutes(seconds: pd.Series) -> pd.Series:
     return times.dt.strftime(UTC_MINUTE).fillna(MISSING)
 
 
+# Who asked for a sync (the ledger's `action`), as Home names it
+SYNCED_BY = {"dashboard": "the Sync button", "auto-sync": "auto-sync on Jobs", "watch": "ftsync watch",
+             "webhook": "an OpenAI webhook", "cli": "ftsync sync", "python": "WandbLogger.sync",
+             "reconcile": "found on W&B"}
+
+
+def last_synced(history: list[dict[str, Any]]) -> str | None:
+    """"Last synced 2026-11-26 06:01 UTC by ftsync watch (ftjob-…)", from history rows newest first;
+    None when nothing was ever synced (failures do not count)."""
+    done = next((h for h in history if h.get("outcome") in ("synced", "partial")), None)
+    if done is None:
+        return None
+    when = utc_minutes(pd.Series([done.get("at")])).iloc[0]
+    who = SYNCED_BY.get(str(done.get("action")), str(done.get("action")))
+    return f"Last synced {when} UTC by {who} ({done.get('job_id')})"
+
+
 def last_syncs(history: list[dict[str, Any]]) -> pd.DataFrame:
     """The ledger's history rows as Home shows them: when (UTC), job, action, outcome, message (no paths)."""
     frame = pd.DataFrame(history, columns=["at", "job_id", "action", "outcome", "message"])

@@ -34,5 +34,6 @@ view.show_notice()
 table = styled(jobs_table(shown, online=online, pending=pending))
 picked = view.pick_table(table, shown_ids, view.column_config(online))
 view.sync_buttons(conn, tasks, [r for r in rows if r.id in set(shown_ids)], picked)  # they act on the rows shown
-view.progress_panel(tasks, live_jobs=any(j.get("status") not in TERMINAL_STATUSES for j in jobs))
+auto = view.auto_sync(conn, tasks, rows)  # every job of the account, whatever the filters
+view.progress_panel(tasks, live_jobs=any(j.get("status") not in TERMINAL_STATUSES for j in jobs), auto=auto)
 view.upload_hint(upload_command([f for j in picked or shown_ids for f in pending.get(j, [])]), bool(picked))

@@ -219,3 +219,31 @@ def test_filters_and_picked_jobs_are_kept_across_pages():
     at.pills(key="jobs_f_status").set_value(["succeeded"]).run()  # narrower filter: the picks follow their rows
     rows = at.session_state["jobs_table"]["selection"]["rows"]
     assert [list(table(at).index)[i] for i in rows] == [j for j in table(at).index if j in picked]
+
+
+def test_auto_sync_is_off_by_default_and_when_on_syncs_the_account_and_says_so_on_home(monkeypatch):
+    """Proves #13 item 4: the switch is off by default (nothing starts); switched on, this account's
+    unsynced and live jobs are synced in the background (the ledger says "auto-sync"), again once
+    the interval has passed (live jobs grow); Home says when and by what the account was last synced."""
+    from ftsync.ui import jobs_state
+
+    at = jobs_page()
+    assert at.toggle(key="jobs_auto_sync").value is False and not at.session_state["ftsync_sync_tasks"]
+    unsynced = int(re.search(r"\((\d+)\)", labels(at)["jobs_sync_unsynced"][0]).group(1))
+    at.toggle(key="jobs_auto_sync").set_value(True).run()
+    task, = at.session_state["ftsync_sync_tasks"]
+    assert task.label == f"auto-sync of {unsynced}"
+    wait_for_syncs(at, timeout=240)
+    at.run()
+    assert labels(at)["jobs_sync_unsynced"] == ("Sync all unsynced (0)", True)
+    live = [j for j, state in table(at)["Sync state"].items() if state == "synced so far"]
+    assert live and "everything is synced" not in texts(at)  # live jobs: always something to sync
+    at.run()  # within the interval: no new auto-sync
+    assert len(at.session_state["ftsync_sync_tasks"]) == 1
+    monkeypatch.setattr(jobs_state, "AUTO_SYNC_SECONDS", 0)
+    at.run()
+    assert at.session_state["ftsync_sync_tasks"][-1].label == f"auto-sync of {len(live)}"
+    wait_for_syncs(at)
+    at.switch_page("app.py").run()
+    said = texts(at)
+    assert re.search(r"Last synced \d{4}-\d\d-\d\d \d\d:\d\d UTC by auto-sync on Jobs \(ftjob-", said), said

@@ -50,8 +50,11 @@ def failures(jobs: list[dict]) -> None:
 
 def last_syncs(conn: Connection) -> None:
     st.subheader("Last syncs")
-    history = ledger(conn).history(limit=10)
+    history = ledger(conn).history(limit=50)
+    if line := overview.last_synced(history):
+        st.markdown(f":material/sync: {plain(line)}")
     if history:
+        history = history[:10]
         st.dataframe(overview.last_syncs(history), hide_index=True, width="stretch")
     else:
         st.caption("Nothing synced yet: pick jobs on **Jobs** and sync them.")

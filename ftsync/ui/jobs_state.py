@@ -31,6 +31,9 @@ RENDERED_AT = "jobs_rendered_at"  # when the whole page last ran (the live refre
 FILTER_KEYS = {"sync_state": "jobs_f_sync", "status": "jobs_f_status", "method": "jobs_f_method",
                "model": "jobs_f_model"}
 LIVE_REFRESH = 30  # seconds between re-reads while a job of the account is live
+AUTO_SYNC = "jobs_auto_sync"  # the "auto-sync while this page is open" switch
+AUTO_SYNC_SECONDS = 30  # between auto-syncs (the account's jobs are read again each time)
+AUTO_SYNC_AT = "jobs_auto_sync_at"  # when this session last started an auto-sync (monotonic)
 # Material icons, not emoji: they draw the same on every machine.
 OUTCOME_ICONS = {"synced": ":green[:material/check_circle:]", "synced so far": ":blue[:material/timelapse:]",
                  "skipped": ":gray[:material/skip_next:]", "partial": ":orange[:material/warning:]",
@@ -108,11 +111,12 @@ def column_config(online: bool) -> dict:
     }
 
 
-def _start(conn: Connection, tasks: list[SyncTask], job_ids: list[str], overwrite: bool, label: str) -> None:
+def _start(conn: Connection, tasks: list[SyncTask], job_ids: list[str], overwrite: bool, label: str,
+           action: str = "dashboard") -> None:
     """A button's on_click: it runs with the jobs the reader saw, even if another session took them
     since (then they are left out, and the reader is told)."""
     options = SyncOptions(openai=conn.openai, wandb=conn.wandb, home=conn.home, job_ids=job_ids,
-                          overwrite=overwrite, action="dashboard")
+                          overwrite=overwrite, action=action)
     task, busy = start_sync(options, label, account=conn.account)
     if task is not None:
         tasks.append(task)
@@ -138,6 +142,26 @@ def sync_buttons(conn: Connection, tasks: list[SyncTask], rows: list[JobRow], pi
     bar.button("Re-sync selected", key="jobs_resync", disabled=off,
                help=why if off else "Log the picked jobs again from scratch, replacing their runs",
                on_click=_start, args=(conn, tasks, picked, True, f"{len(picked)} re-synced"))
+
+
+def auto_sync(conn: Connection, tasks: list[SyncTask], rows: list[JobRow]) -> bool:
+    """The "auto-sync while this page is open" switch (off by default, this session only): while on,
+    every AUTO_SYNC_SECONDS the account's unsynced, outdated and live jobs are synced in the
+    background, as "Sync all unsynced" would, live jobs included. Returns whether it is on."""
+    on = st.toggle("Auto-sync while this page is open", key=AUTO_SYNC,
+                   help=f"Every {AUTO_SYNC_SECONDS} s, this account's jobs that are not synced, outdated or still "
+                        "running are synced to W&B, for as long as this page stays open in this tab. For syncing "
+                        "with no page open, run `ftsync watch` (see the README).")
+    if not on:
+        return False
+    todo = list(dict.fromkeys(needs_sync(rows) + [r.id for r in rows if r.sync_state == SYNCED_SO_FAR and not r.problem]))
+    due = time.monotonic() - st.session_state.get(AUTO_SYNC_AT, -1e9) >= AUTO_SYNC_SECONDS
+    if todo and due and not any(t.active for t in tasks):
+        st.session_state[AUTO_SYNC_AT] = time.monotonic()
+        _start(conn, tasks, todo, False, f"auto-sync of {len(todo)}", action="auto-sync")
+    st.caption(f"Auto-sync is on: every {AUTO_SYNC_SECONDS} s while this page is open"
+               + (f" · {len(todo)} to sync" if todo else " · everything is synced"))
+    return True
 
 
 def upload_hint(command: str | None, picked: bool) -> None:
@@ -193,19 +217,23 @@ def show_tasks(tasks: list[SyncTask], last: int = 3) -> None:
                 st.markdown(_outcome_lines(task))
 
 
-def progress_panel(tasks: list[SyncTask], live_jobs: bool) -> None:
+def progress_panel(tasks: list[SyncTask], live_jobs: bool, auto: bool = False) -> None:
     """`show_tasks`, redrawn every second while a sync runs; the whole page reruns when it ends
-    (with the account's jobs read again), and every LIVE_REFRESH seconds while a job is live."""
+    (with the account's jobs read again), and every LIVE_REFRESH seconds while a job is live or
+    auto-sync is on (then with the account's jobs read again, so new jobs are seen)."""
     active = any(t.active for t in tasks)
     st.session_state[RENDERED_AT] = time.monotonic()
+    every = AUTO_SYNC_SECONDS if auto else (LIVE_REFRESH if live_jobs else None)
 
-    @st.fragment(run_every="1s" if active else (f"{LIVE_REFRESH}s" if live_jobs else None))
+    @st.fragment(run_every="1s" if active else (f"{every}s" if every else None))
     def panel() -> None:
         show_tasks(tasks)
         if active and not any(t.active for t in tasks):
             refresh_account_data()
             st.rerun()  # redraw the table with the sync's outcome, the buttons enabled again
-        elif not active and time.monotonic() - st.session_state.get(RENDERED_AT, 0) >= LIVE_REFRESH - 1:
+        elif not active and every and time.monotonic() - st.session_state.get(RENDERED_AT, 0) >= every - 1:
+            if auto:
+                refresh_account_data()
             st.rerun()
 
     panel()
