@@ -102,6 +102,7 @@ def column_config(online: bool) -> dict:
              st.column_config.TextColumn(width=130, help="Offline runs are uploaded with the command below the table"))
     return {
         "Sync state": st.column_config.TextColumn(
+            width=112,  # "synced so far" whole
             help=f"'{SYNCED_SO_FAR}': a running, queued or paused job synced up to its last sync; "
                  "sync it again for its new steps"),
         "Error": st.column_config.TextColumn(width=280),
