@@ -33,9 +33,10 @@ KEY = "sk-proj-watchTEST-0123456789abcdefXYZ"
 class Watch:
     """`ftsync watch ...` in a process of its own; its stdout lines read as they come."""
 
-    def __init__(self, emu: Emulator, *args: str, secret: str | None = None, key: str = KEY):
+    def __init__(self, emu: Emulator, *args: str, secret: str | None = None, key: str = KEY,
+                 env: dict[str, str] | None = None):
         # as from a fresh terminal: without this test process's WANDB_SERVICE (its wandb-core)
-        env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+        env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"} | (env or {})
         env.update(OPENAI_BASE_URL=emu.base_url, OPENAI_API_KEY=key, PYTHONUNBUFFERED="1")
         if secret:
             env["OPENAI_WEBHOOK_SECRET"] = secret
@@ -239,3 +240,23 @@ def test_api_errors_back_off_then_polling_resumes(sync_env):
             assert w.stop() == EXIT_OK
         finally:
             w.kill()
+
+
+def test_a_watcher_beside_the_dashboard_records_in_its_ledger_and_home_says_so(sync_env, fresh_caches):
+    """Proves item 4's "by what": `ftsync watch --dashboard` writes the dashboard's ledger for the same
+    keys, so Jobs shows the jobs synced and Home says the account was last synced by ftsync watch."""
+    from .apptest import new_app, texts
+
+    with Emulator("bench", jobs=3, steps=[30], api_key=KEY) as emu:
+        w = Watch(emu, "--interval", "60", "--dashboard")
+        try:
+            w.wait_for(r"cycle 1 \(poll\): 3 jobs · 3 synced")
+            assert w.stop() == EXIT_OK
+        finally:
+            w.kill()
+        at = new_app({"openai_api_key": KEY, "openai_base_url": emu.base_url})
+        at.run()
+        assert not at.exception, at.exception
+        assert re.search(r"Last synced \d{4}-\d\d-\d\d \d\d:\d\d UTC by ftsync watch \(ftjob-", texts(at)), texts(at)
+        at.switch_page("pages/2_Jobs.py").run()
+        assert set(at.dataframe(key="jobs_table").value["Sync state"]) == {"synced"}
