@@ -6,6 +6,7 @@ differ only in how they show progress (the `progress` callback) and the report.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -171,59 +172,61 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
     if not options.wandb.offline and not options.wandb.api_key:
         raise ConfigError("W&B online mode needs an API key (WANDB_API_KEY); use offline mode to sync without one")
     client, key_fp = _client(options)
-    home = Path(options.home) if options.home else ftsync_home()
-    ledger = Ledger.in_home(home)
-    cache = FileCache(home, key_fp)
-    entity, project = options.wandb.scope
-    jobs, outcomes = select_jobs(client, options)
-    if not options.wandb.offline and options.reconcile:
-        from .wandb_remote import project_runs
+    # a client made here is closed here: a watcher syncs every minute for months
+    with contextlib.nullcontext() if options.client is not None else client:
+        home = Path(options.home) if options.home else ftsync_home()
+        ledger = Ledger.in_home(home)
+        cache = FileCache(home, key_fp)
+        entity, project = options.wandb.scope
+        jobs, outcomes = select_jobs(client, options)
+        if not options.wandb.offline and options.reconcile:
+            from .wandb_remote import project_runs
 
-        ledger.reconcile(entity, project, project_runs(options.wandb))  # a fresh machine learns what W&B has
-    records = ledger.records(entity, project)
-    todo = []
-    for job in jobs:
-        if needs_sync(job, records.get(job["id"]), options.overwrite):
-            todo.append(job)
-        else:
-            outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", "already synced",
-                                       records[job["id"]].run_path, records[job["id"]].steps_synced))
-    # finished jobs first, so none waits behind a running one
-    todo.sort(key=lambda j: j.get("status") not in TERMINAL_STATUSES)
-    total, finished = len(todo), [0]
-    sink = SinkOptions(options.wandb, options.log_datasets, options.model_artifact_name,
-                       options.model_artifact_type, dict(options.init_kwargs))
+            ledger.reconcile(entity, project, project_runs(options.wandb))  # a fresh machine learns what W&B has
+        records = ledger.records(entity, project)
+        todo = []
+        for job in jobs:
+            if needs_sync(job, records.get(job["id"]), options.overwrite):
+                todo.append(job)
+            else:
+                outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", "already synced",
+                                           records[job["id"]].run_path, records[job["id"]].steps_synced))
+        # finished jobs first, so none waits behind a running one
+        todo.sort(key=lambda j: j.get("status") not in TERMINAL_STATUSES)
+        total, finished = len(todo), [0]
+        sink = SinkOptions(options.wandb, options.log_datasets, options.model_artifact_name,
+                           options.model_artifact_type, dict(options.init_kwargs))
 
-    def report(job_id: str, stage: str, outcome: JobOutcome | None = None) -> None:
-        if progress:
-            progress(Progress(job_id, stage, finished[0], total, outcome))
+        def report(job_id: str, stage: str, outcome: JobOutcome | None = None) -> None:
+            if progress:
+                progress(Progress(job_id, stage, finished[0], total, outcome))
 
-    stopped: list[LedgerError] = []  # the home (ledger, locks) cannot be written: no job can be recorded
+        stopped: list[LedgerError] = []  # the home (ledger, locks) cannot be written: no job can be recorded
 
-    def one(job: dict[str, Any]) -> JobOutcome:
-        if stopped or (options.should_stop is not None and options.should_stop()):
-            return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
-        t0 = time.monotonic()
-        try:
-            outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write)
-        except LedgerError as exc:
-            stopped.append(exc)
-            raise
-        outcome.seconds = time.monotonic() - t0
-        finished[0] += 1
-        report(job["id"], "done", outcome)
-        return outcome
+        def one(job: dict[str, Any]) -> JobOutcome:
+            if stopped or (options.should_stop is not None and options.should_stop()):
+                return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
+            t0 = time.monotonic()
+            try:
+                outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write)
+            except LedgerError as exc:
+                stopped.append(exc)
+                raise
+            outcome.seconds = time.monotonic() - t0
+            finished[0] += 1
+            report(job["id"], "done", outcome)
+            return outcome
 
-    if todo:
-        with Writers(processes_for(options.processes, len(todo))) as write, \
-                ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
-            futures = [pool.submit(one, job) for job in todo]
-        if stopped:
-            raise stopped[0]
-        outcomes += [f.result() for f in futures]
-    offline_dirs = sorted({o.run_path for o in outcomes if o.run_path and options.wandb.offline
-                           and o.outcome in ("synced", "partial")})
-    return SyncReport(outcomes, options.wandb.offline, offline_dirs, time.monotonic() - started)
+        if todo:
+            with Writers(processes_for(options.processes, len(todo))) as write, \
+                    ThreadPoolExecutor(max_workers=min(options.workers, len(todo)), thread_name_prefix="ftsync-sync") as pool:
+                futures = [pool.submit(one, job) for job in todo]
+            if stopped:
+                raise stopped[0]
+            outcomes += [f.result() for f in futures]
+        offline_dirs = sorted({o.run_path for o in outcomes if o.run_path and options.wandb.offline
+                               and o.outcome in ("synced", "partial")})
+        return SyncReport(outcomes, options.wandb.offline, offline_dirs, time.monotonic() - started)
 
 
 def _nothing_new(snap: JobSnapshot, previous: SyncRecord | None, options: SyncOptions) -> bool:

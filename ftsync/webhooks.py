@@ -119,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 10  # a client that stops sending mid-request is dropped
 
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+    def do_POST(self) -> None:
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
@@ -133,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status >= 400:
             log.warning("webhook from %s %s", self.client_address[0], reason)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._answer(200, "ftsync webhook receiver: POST OpenAI's fine-tuning webhooks here")
 
     def _answer(self, status: int, reason: str) -> None:
@@ -144,5 +144,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the watcher says what matters
+    def log_message(self, format: str, *args: Any) -> None:
         pass

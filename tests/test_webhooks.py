@@ -86,7 +86,7 @@ def test_events_that_are_not_about_a_fine_tuning_job_are_acknowledged_and_ignore
 def test_an_oversized_delivery_is_refused_before_it_is_read(receiver):
     body, headers = delivery(receiver.test_secret, "fine_tuning.job.succeeded", JOB)
     status, said = post(receiver.url, body + b" " * 70_000, headers)
-    assert status == 413 and receiver.got == []
+    assert status == 413 and said["detail"] == "a delivery is at most 65536 bytes" and receiver.got == []
 
 
 def test_the_secret_must_be_openais_form():
