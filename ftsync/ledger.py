@@ -219,6 +219,13 @@ class Ledger:
             rows = db.execute("SELECT * FROM history ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [dict(r) for r in rows]
 
+    def last_synced(self) -> dict[str, Any] | None:
+        """The newest history row in which a job was synced (wholly or so far), by ftsync itself."""
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM history WHERE outcome IN ('synced', 'partial') AND action != 'reconcile'"
+                             " ORDER BY id DESC LIMIT 1").fetchone()
+        return dict(row) if row else None
+
     def reconcile(self, entity: str, project: str, runs: Iterable[tuple[str, dict[str, Any], str]]) -> int:
         """Learn from W&B what is already there: (run id, summary, run path) of the project's runs.
 

@@ -102,10 +102,9 @@ SYNCED_BY = {"dashboard": "the Sync button", "auto-sync": "auto-sync on Jobs", "
              "reconcile": "found on W&B"}
 
 
-def last_synced(history: list[dict[str, Any]]) -> str | None:
-    """"Last synced 2026-11-26 06:01 UTC by ftsync watch (ftjob-…)", from history rows newest first;
-    None when nothing was ever synced (failures do not count)."""
-    done = next((h for h in history if h.get("outcome") in ("synced", "partial")), None)
+def last_synced(done: dict[str, Any] | None) -> str | None:
+    """"Last synced 2026-11-26 06:01 UTC by ftsync watch (ftjob-…)" from `Ledger.last_synced()`;
+    None when nothing was ever synced."""
     if done is None:
         return None
     when = utc_minutes(pd.Series([done.get("at")])).iloc[0]

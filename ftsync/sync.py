@@ -66,6 +66,9 @@ class SyncOptions:
     # on SIGTERM), while those being written are finished
     should_stop: Callable[[], bool] | None = None
     reconcile: bool = True  # online: first learn what W&B has (a watcher does it on its first cycle only)
+    # a job whose last sync failed is tried again only this long after, unless it changed status or
+    # was asked for by id (a watcher would otherwise fail it, and fill the history, every cycle)
+    retry_failed_after: float | None = None
 
     @property
     def effective_limits(self) -> Limits:
@@ -186,7 +189,11 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
         records = ledger.records(entity, project)
         todo = []
         for job in jobs:
-            if needs_sync(job, records.get(job["id"]), options.overwrite):
+            record = records.get(job["id"])
+            if _failed_lately(job, record, options):
+                outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", RETRY_LATER,
+                                           record.run_path, record.steps_synced))
+            elif needs_sync(job, record, options.overwrite):
                 todo.append(job)
             else:
                 outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", "already synced",
@@ -227,6 +234,16 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
         offline_dirs = sorted({o.run_path for o in outcomes if o.run_path and options.wandb.offline
                                and o.outcome in ("synced", "partial")})
         return SyncReport(outcomes, options.wandb.offline, offline_dirs, time.monotonic() - started)
+
+
+RETRY_LATER = "failed lately: tried again later"
+
+
+def _failed_lately(job: dict[str, Any], record: SyncRecord | None, options: SyncOptions) -> bool:
+    if options.retry_failed_after is None or options.job_ids or record is None or record.state != "failed":
+        return False
+    unchanged = record.job_status == job_view(job).get("status")
+    return unchanged and time.time() - record.updated_at < options.retry_failed_after
 
 
 def _nothing_new(snap: JobSnapshot, previous: SyncRecord | None, options: SyncOptions) -> bool:

@@ -19,16 +19,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from .errors import AuthError, ConfigError, FtsyncError
 from .exits import EXIT_BUSY, EXIT_OK, EXIT_USAGE
 from .locks import LockHeld, exclusive
 from .settings import ftsync_home
 from .snapshot import TERMINAL_STATUSES
-from .sync import SyncOptions, SyncReport, sync_jobs
+from .sync import RETRY_LATER, SyncOptions, SyncReport, sync_jobs
+
+POLL_SLICE = 0.25  # seconds: how soon a signal's stop is seen while waiting
+FAILED_RETRY_SECONDS = 600.0  # a job whose sync failed is tried again at the first cycle after this
 
 
 @dataclass
@@ -38,7 +40,7 @@ class WatchOptions:
     max_backoff: float = 900.0  # the longest wait after listings that failed in a row
     webhook_port: int | None = None  # serve a webhook receiver on this port (0: any free port)
     webhook_host: str = "127.0.0.1"
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
 
 
 def stamp() -> str:
@@ -49,8 +51,10 @@ def cycle_counts(report: SyncReport) -> str:
     """"25 jobs · 2 synced · 1 live · 22 unchanged": the counts that are not zero, the jobs always."""
     live = sum(1 for o in report.outcomes if o.outcome == "partial" and o.job_status not in TERMINAL_STATUSES)
     later = sum(1 for o in report.outcomes if o.message == "not tried: the sync stopped")
+    retry = sum(1 for o in report.outcomes if o.message == RETRY_LATER)
     counts = {"synced": report.count("synced"), "live": live, "partial": report.count("partial") - live,
-              "unchanged": report.count("skipped") - later, "failed": report.count("failed"), "left for later": later}
+              "unchanged": report.count("skipped") - later - retry, "failed": report.count("failed"),
+              "failed lately, retried later": retry, "left for later": later}
     jobs = len(report.outcomes)
     return " · ".join([f"{jobs} job{'' if jobs == 1 else 's'}"] + [f"{n} {k}" for k, n in counts.items() if n])
 
@@ -67,17 +71,23 @@ class Watcher:
         self._lock = threading.Lock()
         self._webhook_jobs: dict[str, str] = {}  # job id -> event type, in arrival order
         self.cycles = 0
+        self.signalled: int | None = None  # the signal that asked to stop
         self.receiver = None
         self._reconciled = False  # online: what W&B has is learnt once, at the first cycle that lists
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
+        return self._stop.is_set() or self.signalled is not None
 
     def stop(self) -> None:
         """Finish the jobs being written, start no other, return from run()."""
         self._stop.set()
         self._wake.set()
+
+    def stop_from_signal(self, signum: int) -> None:
+        """stop(), for a signal handler: a plain assignment only (the main thread may hold any lock
+        when the signal lands); the loop looks at it at least every POLL_SLICE seconds."""
+        self.signalled = signum
 
     def on_webhook(self, job_id: str, event_type: str) -> None:
         with self._lock:
@@ -87,7 +97,9 @@ class Watcher:
     def run(self) -> int:
         sync = self.options.sync
         entity, project = sync.wandb.scope
-        home = Path(sync.home) if sync.home else ftsync_home()
+        # the lock lives in $FTSYNC_HOME itself, not in a dashboard account's folder (--dashboard):
+        # a watcher with --dashboard and one without are still two watchers of one project
+        home = ftsync_home()
         where = f"{entity}/{project}" if entity else project
         holder = f"pid {os.getpid()} on {socket.gethostname()}, since {stamp()}"
         try:
@@ -115,7 +127,7 @@ class Watcher:
                      + (f", OpenAI webhooks at {self.receiver.url}" if self.receiver else "") + "; Ctrl+C stops")
             failures, next_poll = 0, time.monotonic()  # the first poll at once
             while not self.stopping:
-                self._wake.wait(max(0.0, next_poll - time.monotonic()))
+                self._wake.wait(min(POLL_SLICE, max(0.0, next_poll - time.monotonic())))
                 self._wake.clear()
                 if self.stopping:
                     break
@@ -126,7 +138,7 @@ class Watcher:
                 elif time.monotonic() >= next_poll:
                     code = self._cycle("poll", None)
                     failures = 0 if code == EXIT_OK else failures + 1
-                    wait = min(opts.interval * 2 ** failures, max(opts.max_backoff, opts.interval))
+                    wait = min(opts.interval * 2 ** min(failures, 30), max(opts.max_backoff, opts.interval))
                     if failures:
                         self.say(f"{stamp()} · next poll in {wait:g} s (backing off after {failures} failed)")
                     next_poll = time.monotonic() + wait
@@ -147,7 +159,8 @@ class Watcher:
         head = f"{stamp()} · cycle {self.cycles} ({trigger})"
         options = dataclasses.replace(self.options.sync, job_ids=job_ids, limit=None if job_ids else self.options.sync.limit,
                                       action="webhook" if job_ids else "watch", should_stop=lambda: self.stopping,
-                                      reconcile=not self._reconciled)  # after that, the ledger knows what it wrote
+                                      reconcile=not self._reconciled,
+                                      retry_failed_after=max(FAILED_RETRY_SECONDS, self.options.interval))  # after that, the ledger knows what it wrote
         try:
             report = sync_jobs(options)
         except (AuthError, ConfigError) as exc:  # ConfigError includes LedgerError
@@ -156,6 +169,9 @@ class Watcher:
             return EXIT_USAGE
         except FtsyncError as exc:  # the listing failed: rate limit, outage, network
             self.say(f"{head}: {exc}")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bug or the machine (threads, disk): months of watching must not end here
+            self.say(f"{head}: unexpected {type(exc).__name__}: {exc}")
             return None
         self._reconciled = True
         self.say(f"{head}: {cycle_counts(report)} · {report.seconds:.1f} s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 JOB_EVENTS = ("fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled")
 MAX_BODY = 64 * 1024  # a fine-tuning event is a few hundred bytes
 REMEMBERED = 10_000  # webhook ids kept to recognise a repeated delivery
+REQUEST_SECONDS = 10.0  # a whole request, however slowly it drips, or the connection is cut
+MAX_CONNECTIONS = 32  # at once; more are answered 503 without a thread (OpenAI retries)
+WARN_EVERY = 10.0  # seconds between log lines about refused deliveries (a flood is one line per period)
 
 
 def check_secret(secret: str | None) -> str:
@@ -52,7 +56,8 @@ class WebhookReceiver:
     `on_job(job_id, event_type)` is called once per new, verified fine-tuning job event; it must
     return quickly (the watcher only queues the id)."""
 
-    def __init__(self, host: str, port: int, secret: str, on_job: Callable[[str, str], None]):
+    def __init__(self, host: str, port: int, secret: str, on_job: Callable[[str, str], None], *,
+                 request_seconds: float = REQUEST_SECONDS, max_connections: int = MAX_CONNECTIONS):
         self.secret = check_secret(secret)
         self.on_job = on_job
         # unwrap() makes no request: the client only carries the SDK's verification code
@@ -60,8 +65,11 @@ class WebhookReceiver:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self.counts = {"accepted": 0, "duplicate": 0, "refused": 0, "ignored": 0}
+        self.request_seconds = request_seconds
+        self._refused_since_warning, self._warned_at = 0, -WARN_EVERY
         self._server = _Server((host, port), _Handler)
         self._server.receiver = self
+        self._server.slots = threading.BoundedSemaphore(max_connections)
         self._thread = threading.Thread(target=self._server.serve_forever, name="ftsync-webhooks", daemon=True)
 
     @property
@@ -109,15 +117,64 @@ class WebhookReceiver:
             self.counts[what] += 1
         return status, reason
 
+    def warn_refused(self, peer: str, reason: str) -> None:
+        """One log line per WARN_EVERY seconds at most, saying how many were refused meanwhile."""
+        import time
+
+        with self._lock:
+            self._refused_since_warning += 1
+            now = time.monotonic()
+            if now - self._warned_at < WARN_EVERY:
+                return
+            count, self._refused_since_warning, self._warned_at = self._refused_since_warning, 0, now
+        log.warning("webhook from %s %s%s", peer, reason, f" (and {count - 1} more refused)" if count > 1 else "")
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     receiver: WebhookReceiver
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):  # full: no thread for this one
+            try:
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 5\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 10  # a client that stops sending mid-request is dropped
+
+    def setup(self) -> None:
+        super().setup()
+        # the socket timeout bounds each read, not a request dripped a byte at a time: cut it at the deadline
+        self._deadline = threading.Timer(self.server.receiver.request_seconds, self._cut)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _cut(self) -> None:
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        try:
+            super().finish()
+        except OSError:  # the connection was cut
+            pass
 
     def do_POST(self) -> None:
         try:
@@ -131,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, reason = self.server.receiver.receive(body, headers)
         self._answer(status, reason)
         if status >= 400:
-            log.warning("webhook from %s %s", self.client_address[0], reason)
+            self.server.receiver.warn_refused(self.client_address[0], reason)
 
     def do_GET(self) -> None:
         self._answer(200, "ftsync webhook receiver: POST OpenAI's fine-tuning webhooks here")

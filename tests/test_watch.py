@@ -166,7 +166,7 @@ def test_sigterm_mid_cycle_then_a_restart_gives_every_job_complete_once(sync_env
         finally:
             w.kill()
         said = "\n".join(w.lines)
-        assert "SIGTERM received; finishing the jobs being written" in said
+        assert "SIGTERM received; finishing the jobs being written" in w.stderr()
         first = re.search(r"cycle 1 \(poll\): 12 jobs · (.*)", said).group(1)
         assert "left for later" in first, said  # stopped mid-cycle
         done_before = {r.job_id for r in Ledger.in_home(home).all_records()}
@@ -260,3 +260,20 @@ def test_a_watcher_beside_the_dashboard_records_in_its_ledger_and_home_says_so(s
         assert re.search(r"Last synced \d{4}-\d\d-\d\d \d\d:\d\d UTC by ftsync watch \(ftjob-", texts(at)), texts(at)
         at.switch_page("pages/2_Jobs.py").run()
         assert set(at.dataframe(key="jobs_table").value["Sync state"]) == {"synced"}
+
+
+def test_a_job_that_keeps_failing_is_retried_after_a_while_not_every_cycle(sync_env):
+    """A job whose sync fails (a field of the wrong type) is not fetched and failed again each cycle:
+    its history would grow by a row a minute for as long as it stays broken."""
+    with Emulator("bench", jobs=2, steps=[30], api_key=KEY) as emu:
+        broken = emu.workspace.job_ids()[0]
+        emu.workspace.job_overrides[broken] = {"created_at": "2024-01-01"}
+        w = Watch(emu, "--interval", "0.5")
+        try:
+            w.wait_for(r"cycle 1 \(poll\): 2 jobs · 1 synced · 1 failed")
+            w.wait_for(r"cycle 2 \(poll\): 2 jobs · 1 unchanged · 1 failed lately, retried later")
+            w.wait_for(r"cycle 3 \(poll\): 2 jobs · 1 unchanged · 1 failed lately, retried later")
+            assert w.stop() == EXIT_OK
+        finally:
+            w.kill()
+        assert [row[2] for row in history(sync_env["home"], broken)] == ["failed"]

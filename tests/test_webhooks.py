@@ -94,6 +94,9 @@ def test_the_secret_must_be_openais_form():
     for bad in (None, "", "whsec_***"):
         with pytest.raises(ConfigError):
             check_secret(bad)
+    for bad in ("whsec_***", "plain"):  # the emulator's sender refuses it up front, not in its thread
+        with pytest.raises(ValueError, match="whsec_<base64>"):
+            Emulator("empty", webhook_url="http://127.0.0.1:9/", webhook_secret=bad)
 
 
 def test_the_emulator_sends_a_signed_webhook_the_sdk_accepts_when_a_job_ends():
@@ -169,3 +172,50 @@ def test_a_delivery_that_is_not_answered_is_tried_again(tmp_path):
         sender.stop()
         again.close()
     assert got == [job.id] and sender.sent[0].status == 200 and sender.sent[0].tries >= 3
+
+
+def test_a_delivery_dripped_a_byte_at_a_time_is_cut_at_the_request_deadline():
+    """Each read has a timeout, the whole request a deadline: a client sending a byte every 0.2 s
+    (never idle long enough for the read timeout) is cut after request_seconds."""
+    import socket
+
+    r = WebhookReceiver("127.0.0.1", 0, new_secret(), lambda job, kind: None, request_seconds=1.0).start()
+    try:
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as s:
+            started = time.monotonic()
+            cut = False
+            for byte in b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n" * 10:
+                try:
+                    s.sendall(bytes([byte]))
+                except OSError:
+                    cut = True
+                    break
+                time.sleep(0.2)
+                if time.monotonic() - started > 4:
+                    break
+            if not cut:
+                s.settimeout(2)
+                cut = s.recv(100) == b""  # the server closed its end
+        assert cut and time.monotonic() - started < 4
+    finally:
+        r.close()
+
+
+def test_connections_beyond_the_cap_get_503_without_a_thread():
+    import socket
+
+    r = WebhookReceiver("127.0.0.1", 0, new_secret(), lambda job, kind: None, max_connections=2).start()
+    held = [socket.create_connection(("127.0.0.1", r.port), timeout=5) for _ in range(2)]
+    try:
+        time.sleep(0.3)  # the two are being served (waiting for their request line)
+        with socket.create_connection(("127.0.0.1", r.port), timeout=5) as extra:
+            assert extra.recv(100).startswith(b"HTTP/1.0 503")
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.3)  # their slots are free again
+    body, headers = delivery(r.secret, "fine_tuning.job.succeeded", JOB)
+    try:
+        assert post(r.url, body, headers)[0] == 200
+    finally:
+        r.close()

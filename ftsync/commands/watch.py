@@ -65,8 +65,14 @@ def run(args: argparse.Namespace) -> int:
     watcher = Watcher(options, say=say, complain=lambda line: print(line, file=sys.stderr, flush=True))
 
     def stop(signum: int, _frame: object) -> None:
-        say(f"ftsync watch: {signal.Signals(signum).name} received; finishing the jobs being written")
-        watcher.stop()
+        if watcher.signalled is not None:  # the second one: stop at once (the next sync cleans up)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        watcher.stop_from_signal(signum)
+        # os.write, not print: the signal may land inside a print of the main thread
+        os.write(2, f"ftsync watch: {signal.Signals(signum).name} received; finishing the jobs being written "
+                    "(send it again to stop at once)\n".encode())
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

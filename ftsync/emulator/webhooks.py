@@ -70,6 +70,10 @@ class WebhookSender:
     def __init__(self, ws: Workspace, url: str, secret: str, poll: float = 0.1):
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"the webhook URL must be http(s)://…, not {url!r}")
+        try:
+            base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            secret = ""
         if not secret.startswith("whsec_"):
             raise ValueError("the webhook secret must be in OpenAI's form, whsec_<base64>")
         self.ws, self.url, self.secret, self.poll = ws, url, secret, poll

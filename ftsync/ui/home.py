@@ -50,11 +50,10 @@ def failures(jobs: list[dict]) -> None:
 
 def last_syncs(conn: Connection) -> None:
     st.subheader("Last syncs")
-    history = ledger(conn).history(limit=50)
-    if line := overview.last_synced(history):
+    if line := overview.last_synced(ledger(conn).last_synced()):
         st.markdown(f":material/sync: {plain(line)}")
+    history = ledger(conn).history(limit=10)
     if history:
-        history = history[:10]
         st.dataframe(overview.last_syncs(history), hide_index=True, width="stretch")
     else:
         st.caption("Nothing synced yet: pick jobs on **Jobs** and sync them.")

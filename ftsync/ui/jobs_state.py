@@ -151,11 +151,15 @@ def auto_sync(conn: Connection, tasks: list[SyncTask], rows: list[JobRow]) -> bo
     background, as "Sync all unsynced" would, live jobs included. Returns whether it is on."""
     on = st.toggle("Auto-sync while this page is open", key=AUTO_SYNC,
                    help=f"Every {AUTO_SYNC_SECONDS} s, this account's jobs that are not synced, outdated or still "
-                        "running are synced to W&B, for as long as this page stays open in this tab. For syncing "
-                        "with no page open, run `ftsync watch` (see the README).")
+                        "running are synced to W&B, for as long as this page stays open in this tab (a job whose "
+                        "sync failed is left to the buttons). For syncing with no page open, run `ftsync watch` "
+                        "(see the README).")
     if not on:
         return False
-    todo = list(dict.fromkeys(needs_sync(rows) + [r.id for r in rows if r.sync_state == SYNCED_SO_FAR and not r.problem]))
+    # failed jobs are left to the buttons: retried every 30 s they would fail again and fill the history
+    unsynced = set(needs_sync(rows))
+    todo = [r.id for r in rows if r.id in unsynced and r.sync_state != "failed"]
+    todo += [r.id for r in rows if r.sync_state == SYNCED_SO_FAR and not r.problem]
     due = time.monotonic() - st.session_state.get(AUTO_SYNC_AT, -1e9) >= AUTO_SYNC_SECONDS
     if todo and due and not any(t.active for t in tasks):
         st.session_state[AUTO_SYNC_AT] = time.monotonic()
