@@ -74,3 +74,14 @@ def job_id(text: str) -> str:
     if not valid_job_id(text.strip()):
         raise argparse.ArgumentTypeError(f"not a fine-tuning job id (ftjob-…): {text[:60]!r}")
     return text.strip()
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {text}")
+    return value

@@ -43,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..emulator import DEFAULT_API_KEY, Emulator, FaultSpecError
-
     import os
+
+    from ..emulator import DEFAULT_API_KEY, Emulator, FaultSpecError
 
     options = {}
     if args.webhook_url:

@@ -8,7 +8,7 @@ import signal
 import sys
 
 from ..exits import EXIT_USAGE
-from .common import positive_int, positive_number
+from .common import port_number, positive_int, positive_number
 from .sync import add_sync_options, sync_options
 
 
@@ -30,17 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="address the webhook receiver listens on (default: 127.0.0.1; behind a proxy, or 0.0.0.0)")
     add_sync_options(p)
     p.set_defaults(func=run)
-
-
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free port) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {text}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

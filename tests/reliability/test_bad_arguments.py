@@ -85,3 +85,22 @@ def test_a_ledger_of_another_schema_is_one_line_that_keeps_it(sync_env, monkeypa
         code, _, err = run_cli(capsys, "sync", "-n", "1")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "is not an ftsync ledger of a known version" in err and "point FTSYNC_HOME at another folder" in err
+
+
+@pytest.mark.parametrize("argv, env, says", [
+    (["--interval", "0"], {}, "--interval: must be a number of seconds above 0"),
+    (["--interval", "nan"], {}, "--interval: must be a number of seconds above 0"),
+    (["--max-backoff", "-5"], {}, "--max-backoff: must be a number of seconds above 0"),
+    (["--webhook-port", "70000"], {}, "--webhook-port: a port is 0 to 65535, not 70000"),
+    (["--webhook-port", "x"], {}, "--webhook-port: not a port number"),
+    (["--webhook-port", "0"], {}, "webhooks need the endpoint's signing secret in OPENAI_WEBHOOK_SECRET"),
+    (["--webhook-port", "0"], {"OPENAI_WEBHOOK_SECRET": "whsec_%%%"}, "the rest is not base64"),
+])
+def test_a_bad_watch_argument_is_one_line_and_exit_2(sync_env, monkeypatch, capsys, argv, env, says):
+    monkeypatch.delenv("OPENAI_WEBHOOK_SECRET", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_cli(capsys, "watch", *argv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("ftsync watch: ") and says in err, err
+    assert "%%%" not in err  # a secret, even a broken one, is never said
