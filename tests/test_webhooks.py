@@ -219,3 +219,35 @@ def test_connections_beyond_the_cap_get_503_without_a_thread():
         assert post(r.url, body, headers)[0] == 200
     finally:
         r.close()
+
+
+def test_the_emulator_command_sends_webhooks_to_the_url_given(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from openai import OpenAI
+
+    secret = new_secret()
+    got = []
+    receiver = WebhookReceiver("127.0.0.1", 0, secret, lambda job, kind: got.append((job, kind))).start()
+    env = {**os.environ, "OPENAI_WEBHOOK_SECRET": secret}
+    proc = subprocess.Popen([sys.executable, "-m", "ftsync.cli", "emulator", "--workspace", "empty", "--webhook-url",
+                             receiver.url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        base_url = proc.stdout.readline().strip()
+        proc.stdout.readline()
+        assert proc.stdout.readline().strip() == f"webhooks: to {receiver.url} as jobs end"
+        client = OpenAI(base_url=base_url, api_key="sk-emulator")
+        train = client.files.create(file=("train.jsonl", _chat_file(20)), purpose="fine-tune")
+        job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=train.id)
+        client.fine_tuning.jobs.cancel(job.id)
+        deadline = time.monotonic() + 10
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert got == [(job.id, "fine_tuning.job.cancelled")]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        receiver.close()
+    assert secret not in proc.stdout.read() + proc.stderr.read()
