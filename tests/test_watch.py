@@ -114,6 +114,7 @@ def test_a_job_ending_during_watch_is_synced_within_2_s_of_its_webhook(sync_env)
             (at, action, outcome), = history(sync_env["home"], job.id)
             assert (action, outcome) == ("webhook", "synced")
             assert at - sender.sent[0].at < 2.0, f"synced {at - sender.sent[0].at:.2f} s after its webhook"
+            print(f"synced {at - sender.sent[0].at:.2f} s after its webhook")
             # OpenAI delivering it again changes nothing
             body, headers = delivery(secret, "fine_tuning.job.succeeded", job.id, webhook_id=sender.sent[0].webhook_id)
             assert post(url, body, headers)[0] == 200
@@ -143,6 +144,7 @@ def test_a_running_job_grows_each_cycle_and_is_complete_within_one_interval_of_e
             assert [r[2] for r in rows].count("partial") >= 2, rows  # synced live at least twice
             assert rows[-1][1:] == ("watch", "synced")
             assert rows[-1][0] - ended.finished_at < interval + 3.0, "not synced within one interval of ending"
+            print(f"synced {rows[-1][0] - ended.finished_at:.2f} s after it ended (interval {interval} s)")
             assert w.stop(signal.SIGINT) == EXIT_OK  # Ctrl+C: the same clean stop
         finally:
             w.kill()
