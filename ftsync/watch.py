@@ -28,6 +28,7 @@ from .locks import LockHeld, exclusive
 from .settings import ftsync_home
 from .snapshot import TERMINAL_STATUSES
 from .sync import RETRY_LATER, SyncOptions, SyncReport, sync_jobs
+from .wandb_offline import upload_command
 
 POLL_SLICE = 0.25  # seconds: how soon a signal's stop is seen while waiting
 FAILED_RETRY_SECONDS = 600.0  # a job whose sync failed is tried again at the first cycle after this
@@ -72,6 +73,7 @@ class Watcher:
         self._webhook_jobs: dict[str, str] = {}  # job id -> event type, in arrival order
         self.cycles = 0
         self.signalled: int | None = None  # the signal that asked to stop
+        self.offline_dirs: set[str] = set()  # offline run folders written, for the upload command at the end
         self.receiver = None
         self._reconciled = False  # online: what W&B has is learnt once, at the first cycle that lists
 
@@ -147,6 +149,8 @@ class Watcher:
                 if code == EXIT_USAGE:
                     return code
             self.say(f"{stamp()} · stopped after {self.cycles} cycles; jobs not yet synced are synced at the next start")
+            if command := upload_command(sorted(self.offline_dirs)):
+                self.say(f"W&B offline: upload the runs this watcher wrote with:\n  {command}")
             return EXIT_OK
         finally:
             if self.receiver is not None:
@@ -174,6 +178,7 @@ class Watcher:
             self.say(f"{head}: unexpected {type(exc).__name__}: {exc}")
             return None
         self._reconciled = True
+        self.offline_dirs.update(report.offline_dirs)
         self.say(f"{head}: {cycle_counts(report)} · {report.seconds:.1f} s")
         for o in report.outcomes:
             if o.outcome == "failed":

@@ -44,7 +44,8 @@ class Watch:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -65,7 +66,9 @@ class Watch:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
         self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)  # every line it printed is in self.lines
+        return code
 
     def stderr(self) -> str:
         return self.proc.stderr.read() if self.proc.stderr else ""
@@ -148,6 +151,8 @@ def test_a_running_job_grows_each_cycle_and_is_complete_within_one_interval_of_e
             assert w.stop(signal.SIGINT) == EXIT_OK  # Ctrl+C: the same clean stop
         finally:
             w.kill()
+        assert w.lines[-2] == "W&B offline: upload the runs this watcher wrote with:"
+        assert w.lines[-1].startswith("  wandb sync ") and str(sync_env["wandb"]) in w.lines[-1]
         assert steps_once(sync_env, job.id) == list(range(1, 101))
         assert len(runs_by_job(sync_env)[job.id]) == len([r for r in rows if r[2] in ("partial", "synced")])
 
