@@ -109,8 +109,11 @@ class Watcher:
                 return self._loop(where)
         except LockHeld as held:
             self.complain(f"ftsync watch: another watcher already keeps W&B project {where} in step ({held.holder}); "
-                     "this one exits")
+                          "this one exits")
             return EXIT_BUSY
+        except ConfigError as exc:  # the lock cannot be made: an unwritable FTSYNC_HOME (LedgerError)
+            self.complain(f"ftsync watch: {exc}")
+            return EXIT_USAGE
 
     def _loop(self, where: str) -> int:
         opts = self.options

@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         os.write(2, f"ftsync watch: {signal.Signals(signum).name} received; finishing the jobs being written "
                     "(send it again to stop at once)\n".encode())
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    return watcher.run()
+    before = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return watcher.run()
+    finally:  # called in-process (tests, a script), the caller's handlers come back
+        for sig, handler in before.items():
+            signal.signal(sig, handler)

@@ -69,8 +69,12 @@ def test_an_ftsync_home_that_is_a_file_is_one_line(sync_env, monkeypatch, capsys
         monkeypatch.setenv("OPENAI_BASE_URL", emu.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         code, _, err = run_cli(capsys, "sync", "-n", "1")
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("ftsync sync: cannot create") and "set FTSYNC_HOME to a writable folder" in err
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("ftsync sync: cannot create") and "set FTSYNC_HOME to a writable folder" in err
+        # the watcher meets it at its lock, before any cycle (without the catch: a traceback)
+        code, out, err = run_cli(capsys, "watch", "--interval", "1")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("ftsync watch: cannot create a lock in ") and "set FTSYNC_HOME" in err
 
 
 def test_a_ledger_of_another_schema_is_one_line_that_keeps_it(sync_env, monkeypatch, capsys):
