@@ -22,17 +22,21 @@ class LockTimeout(Exception):
     pass
 
 
-@contextmanager
-def file_lock(home: Path, *name: str, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
-    """Hold the lock named by `name` (hashed into a file name) until the block ends."""
+def _open_lock(home: Path, name: tuple[str, ...]) -> int:
+    """The lock file named by `name` (hashed into a file name), opened; created with its folder."""
     folder = Path(home) / "locks"
-    path = folder / f"{fingerprint(*name)}.lock"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return os.open(folder / f"{fingerprint(*name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:  # a full or read-only FTSYNC_HOME: nothing can be synced safely
         raise LedgerError(f"cannot create a lock in {folder} ({exc.strerror}); free space there, make it "
                           "writable, or set FTSYNC_HOME") from None
+
+
+@contextmanager
+def file_lock(home: Path, *name: str, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
+    """Hold the lock named by `name` (hashed into a file name) until the block ends."""
+    fd = _open_lock(home, name)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -81,14 +85,7 @@ def exclusive(home: Path, *name: str, holder: str) -> Iterator[None]:
 
     `holder` (who holds it: pid, host, since when) is written into the lock file for the next one to
     read; the lock itself is the flock, so a killed holder never leaves a stale lock behind."""
-    folder = Path(home) / "locks"
-    path = folder / f"{fingerprint(*name)}.lock"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise LedgerError(f"cannot create a lock in {folder} ({exc.strerror}); free space there, make it "
-                          "writable, or set FTSYNC_HOME") from None
+    fd = _open_lock(home, name)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

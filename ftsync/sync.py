@@ -197,7 +197,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
                 todo.append(job)
             else:
                 outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", "already synced",
-                                           records[job["id"]].run_path, records[job["id"]].steps_synced))
+                                           record.run_path, record.steps_synced))
         # finished jobs first, so none waits behind a running one
         todo.sort(key=lambda j: j.get("status") not in TERMINAL_STATUSES)
         total, finished = len(todo), [0]
@@ -212,7 +212,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
 
         def one(job: dict[str, Any]) -> JobOutcome:
             if stopped or (options.should_stop is not None and options.should_stop()):
-                return JobOutcome(job["id"], job.get("status") or "", "skipped", "not tried: the sync stopped")
+                return JobOutcome(job["id"], job.get("status") or "", "skipped", NOT_TRIED)
             t0 = time.monotonic()
             try:
                 outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write)
@@ -237,6 +237,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
 
 
 RETRY_LATER = "failed lately: tried again later"
+NOT_TRIED = "not tried: the sync stopped"  # jobs left when the sync stopped (should_stop, LedgerError)
 
 
 def _failed_lately(job: dict[str, Any], record: SyncRecord | None, options: SyncOptions) -> bool:

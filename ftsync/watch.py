@@ -27,7 +27,7 @@ from .exits import EXIT_BUSY, EXIT_OK, EXIT_USAGE
 from .locks import LockHeld, exclusive
 from .settings import ftsync_home
 from .snapshot import TERMINAL_STATUSES
-from .sync import RETRY_LATER, SyncOptions, SyncReport, sync_jobs
+from .sync import NOT_TRIED, RETRY_LATER, SyncOptions, SyncReport, sync_jobs
 from .wandb_offline import upload_command
 
 POLL_SLICE = 0.25  # seconds: how soon a signal's stop is seen while waiting
@@ -51,7 +51,7 @@ def stamp() -> str:
 def cycle_counts(report: SyncReport) -> str:
     """"25 jobs · 2 synced · 1 live · 22 unchanged": the counts that are not zero, the jobs always."""
     live = sum(1 for o in report.outcomes if o.outcome == "partial" and o.job_status not in TERMINAL_STATUSES)
-    later = sum(1 for o in report.outcomes if o.message == "not tried: the sync stopped")
+    later = sum(1 for o in report.outcomes if o.message == NOT_TRIED)
     retry = sum(1 for o in report.outcomes if o.message == RETRY_LATER)
     counts = {"synced": report.count("synced"), "live": live, "partial": report.count("partial") - live,
               "unchanged": report.count("skipped") - later - retry, "failed": report.count("failed"),
@@ -166,8 +166,8 @@ class Watcher:
         head = f"{stamp()} · cycle {self.cycles} ({trigger})"
         options = dataclasses.replace(self.options.sync, job_ids=job_ids, limit=None if job_ids else self.options.sync.limit,
                                       action="webhook" if job_ids else "watch", should_stop=lambda: self.stopping,
-                                      reconcile=not self._reconciled,
-                                      retry_failed_after=max(FAILED_RETRY_SECONDS, self.options.interval))  # after that, the ledger knows what it wrote
+                                      reconcile=not self._reconciled,  # after that, the ledger knows what it wrote
+                                      retry_failed_after=max(FAILED_RETRY_SECONDS, self.options.interval))
         try:
             report = sync_jobs(options)
         except (AuthError, ConfigError) as exc:  # ConfigError includes LedgerError

@@ -10,10 +10,13 @@ before (same webhook-id: OpenAI retries, or a replay) is answered 200 and otherw
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import socket
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,9 +39,6 @@ WARN_EVERY = 10.0  # seconds between log lines about refused deliveries (a flood
 
 def check_secret(secret: str | None) -> str:
     """The endpoint's signing secret as OpenAI shows it ("whsec_..."); ConfigError otherwise."""
-    import base64
-    import binascii
-
     if not secret:
         raise ConfigError("webhooks need the endpoint's signing secret in OPENAI_WEBHOOK_SECRET (whsec_...)")
     secret = secret.strip()
@@ -119,8 +119,6 @@ class WebhookReceiver:
 
     def warn_refused(self, peer: str, reason: str) -> None:
         """One log line per WARN_EVERY seconds at most, saying how many were refused meanwhile."""
-        import time
-
         with self._lock:
             self._refused_since_warning += 1
             now = time.monotonic()
