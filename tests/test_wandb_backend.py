@@ -150,6 +150,56 @@ def test_a_resumed_run_without_explicit_steps_picks_up_after_the_last(backend: W
     assert backend.errors == []
 
 
+def test_a_resumed_run_drops_a_lower_step_and_keeps_tags_summary_and_config(backend: WandbBackend):
+    """W&B's rules on a resumed run, as wandb-core reads them from RunResumeStatus (its runbranch/
+    resume.go): it continues after its last step, a lower step is dropped, the tags, summary and
+    config come back (tags given on resume would replace them)."""
+    with init(backend, "ftjob-five", config={"model": "gpt-4o-mini"}, tags=["openai/finetune"]) as run:
+        for step in range(1, 6):
+            run.log({"train_loss": 1 / step}, step=step)
+    with init(backend, "ftjob-five", resume="allow") as run:
+        assert run.starting_step == 6
+        assert run.tags == ("openai/finetune",) and dict(run.config) == {"model": "gpt-4o-mini"}
+        assert run.summary["train_loss"] == 1 / 5 and run.summary["_step"] == 5
+        run.log({"train_loss": 9.0}, step=3)  # lower: W&B drops it
+        run.log({"train_loss": 0.1}, step=6)
+    rows = backend.run(ENTITY, PROJECT, "ftjob-five").history_rows()
+    assert [(r["_step"], r["train_loss"]) for r in rows] == [(s, 1 / s) for s in range(1, 6)] + [(6, 0.1)]
+    assert backend.errors == []
+
+
+def test_a_second_run_with_the_same_id_appends_after_the_first(backend: WandbBackend):
+    """Without resume, UpsertBucket on an existing run reports its history line count and wandb-core
+    writes after it: the second copy of the steps is appended (what a sync must never do)."""
+    for _ in range(2):
+        with init(backend, "ftjob-twice") as run:
+            for step in range(1, 4):
+                run.log({"loss": step}, step=step)
+    assert [r["_step"] for r in backend.run(ENTITY, PROJECT, "ftjob-twice").history_rows()] == [1, 2, 3, 1, 2, 3]
+
+
+def test_rewind_cuts_the_history_back_and_a_server_without_it_refuses(wandb_env: Path):
+    for supported in (True, False):
+        with WandbBackend(api_keys={KEY: ENTITY}, rewind=supported) as b:
+            with init(b, "ftjob-rw", tags=["kept"]) as run:
+                for step in range(1, 31):
+                    run.log({"loss": step}, step=step)
+            if supported:
+                with init(b, "ftjob-rw", resume_from="ftjob-rw?_step=0") as run:
+                    assert run.starting_step == 1
+                    for step in range(1, 31):
+                        run.log({"loss": -step}, step=step)
+                rows = b.run(ENTITY, PROJECT, "ftjob-rw").history_rows()
+                assert [(r["_step"], r["loss"]) for r in rows] == [(s, -s) for s in range(1, 31)]
+                assert b.run(ENTITY, PROJECT, "ftjob-rw").summary["loss"] == -30
+                assert "RewindRun" in b.operations()
+            else:
+                with pytest.raises(wandb.errors.CommError, match="failed to rewind run.*rewindRun"):
+                    init(b, "ftjob-rw", resume_from="ftjob-rw?_step=0")
+                assert len(b.run(ENTITY, PROJECT, "ftjob-rw").history) == 30  # untouched
+            assert b.errors == []
+
+
 def test_a_logged_table_is_a_history_value_and_a_run_table_artifact(backend: WandbBackend):
     with init(backend, "ftjob-table") as run:
         run.log({"events": wandb.Table(columns=["level", "message"], data=[["info", "started"]])})
@@ -379,6 +429,12 @@ def post(url: str, body: bytes, key: str | None = KEY, headers: dict[str, str] |
 
 def graphql(backend: WandbBackend, query: str, key: str | None = KEY, **extra: Any) -> tuple[int, Any]:
     return post(backend.base_url + "/graphql", json.dumps({"query": query, "variables": {}}).encode(), key, **extra)
+
+
+def test_a_deleted_run_is_gone_from_listings(two_finished_runs: WandbBackend):
+    two_finished_runs.delete_run(ENTITY, PROJECT, "ftjob-r1")
+    assert [r.id for r in api(two_finished_runs).runs(f"{ENTITY}/{PROJECT}")] == ["ftjob-r2"]
+    assert two_finished_runs.errors == []
 
 
 def test_an_unknown_operation_fails_loudly(backend: WandbBackend):

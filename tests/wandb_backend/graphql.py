@@ -19,6 +19,7 @@ from .state import (
     ArtifactRecord,
     BackendState,
     CollectionRecord,
+    GraphQLError,
     NotUnderstood,
     RunRecord,
     Upload,
@@ -194,6 +195,28 @@ def _resume_bucket(run: RunRecord) -> dict[str, Any]:
         "historyTail": json.dumps(run.history[-_HISTORY_TAIL:]), "eventsTail": json.dumps(run.events[-1:]),
         "tags": run.tags, "notes": run.notes, "wandbConfig": json.dumps(wandb_config),
     }
+
+
+@operation("RewindRun")
+def rewind_run(ctx: Context, v: dict[str, Any]) -> dict[str, Any]:
+    """`wandb.init(resume_from="<id>?_step=N")`: the run cut back to step N, as wandb-core's
+    runbranch/rewind.go reads it (history line count, config, ids). A server without the feature
+    refuses the field, as a GraphQL schema without it does."""
+    if not ctx.state.rewind_supported:
+        raise GraphQLError('Cannot query field "rewindRun" on type "Mutation".')
+    if v.get("metricName") != "_step":
+        raise NotUnderstood(f"RewindRun on metric {v.get('metricName')!r}: only _step exists")
+    entity, project = _entity_project(ctx, v, "entity", "project")
+    run = ctx.state.run(entity, project, v["runName"])
+    if run is None:
+        return {"rewindRun": {"rewoundRun": None}}
+    ctx.state.rewind_run(run, float(v["metricValue"]))
+    return {"rewindRun": {"rewoundRun": {
+        "id": run.storage_id, "name": run.run_id, "displayName": run.display_name, "description": run.notes,
+        "config": json.dumps(run.config), "sweepName": None, "historyLineCount": len(run.history),
+        "project": {"id": gql_id("Project", ctx.state.project_internal_id(entity, project)), "name": project,
+                    "entity": {"id": gql_id("Entity", entity), "name": entity}},
+    }}}
 
 
 @operation("CreateRunFiles")

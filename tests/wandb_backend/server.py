@@ -16,6 +16,9 @@ Artifacts behave like W&B's: a new version only for a new digest (the same diges
 existing version and applies the aliases asked for), one version per alias, `latest` moved to a
 version when it is committed.
 
+Rewind (`wandb.init(resume_from="<id>?_step=N")`, W&B's `RewindRun`) cuts a run's history back
+to step N; `WandbBackend(rewind=False)` is a server without the feature, which refuses the field.
+
 Anything else, and any GraphQL operation without a handler, gets HTTP 400 and a line in
 `backend.errors`: wandb retries failures quietly for minutes, so an unanswered request must show
 up as a test failure, not as a hang. Injected faults (`fail_next`, `fail_all`) and 401s are
@@ -41,7 +44,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .graphql import Context, execute, operation_name
-from .state import ArtifactRecord, BackendState, NotUnderstood, RequestRecord, RunRecord
+from .state import ArtifactRecord, BackendState, GraphQLError, NotUnderstood, RequestRecord, RunRecord
 
 FAULT_KINDS = ("graphql", "file_stream", "upload", "download", "any")
 
@@ -134,6 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
             backend.state.error(f"{self.command} {path} [{record.operation}]: {exc}")
         except HttpError as exc:
             status, payload = exc.status, {"errors": [{"message": exc.message}]}
+        except GraphQLError as exc:
+            status, payload = 200, {"data": None, "errors": [{"message": str(exc)}]}
         except Exception as exc:  # noqa: BLE001 - a backend bug: loud, and an answer wandb will not retry
             traceback.print_exc()
             status, payload = 400, {"errors": [{"message": f"test backend crashed: {exc!r}"}]}
@@ -265,8 +270,9 @@ class WandbBackend:
     ...                      settings=wandb.Settings(api_key="k" * 40, base_url=backend.base_url))
     """
 
-    def __init__(self, api_keys: dict[str, str], *, host: str = "127.0.0.1"):
+    def __init__(self, api_keys: dict[str, str], *, host: str = "127.0.0.1", rewind: bool = True):
         self.state = BackendState(api_keys)
+        self.state.rewind_supported = rewind
         self.faults = Faults()
         self.host = host
         self.port = 0  # known once started
@@ -330,7 +336,10 @@ class WandbBackend:
         return [r.operation for r in self.requests if r.operation]
 
     def keys_used(self) -> set[str | None]:
-        return {r.key for r in self.requests if not r.path.startswith(("/sdk/otel/", "/_upload/"))}
+        """Keys of the requests that carry one: not telemetry, nor the upload and download URLs the
+        backend hands out (signed storage URLs at W&B)."""
+        unsigned = ("/sdk/otel/", "/_upload/", "/_manifests/", "/_files/")
+        return {r.key for r in self.requests if not r.path.startswith(unsigned)}
 
     def run(self, entity: str, project: str, run_id: str) -> RunRecord:
         run = self.state.run(entity, project, run_id)
@@ -340,6 +349,10 @@ class WandbBackend:
 
     def versions(self, entity: str, project: str, name: str) -> list[ArtifactRecord]:
         return self.state.versions(entity, project, name)
+
+    def delete_run(self, entity: str, project: str, run_id: str) -> None:
+        """Delete a run, as a user does in W&B's UI."""
+        self.state.delete_run(entity, project, run_id)
 
     def aliases(self, artifact: ArtifactRecord) -> list[str]:
         return self.state.aliases(artifact)

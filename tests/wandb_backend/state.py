@@ -28,6 +28,11 @@ class NotUnderstood(Exception):
     """A request the backend cannot answer faithfully: answered 400 and recorded in `errors`."""
 
 
+class GraphQLError(Exception):
+    """An answer, not a backend error: HTTP 200 with `errors` and null `data`, as a GraphQL server
+    answers a query it refuses (e.g. a field its schema lacks)."""
+
+
 def now_iso() -> str:
     """W&B's timestamp format: UTC, seconds, no zone suffix."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
@@ -172,6 +177,8 @@ class BackendState:
         self.errors: list[str] = []
         self.project_ids: dict[tuple[str, str], int] = {}
         self._ids = itertools.count(1)
+        # W&B's rewind (`resume_from`) is a preview feature of its cloud; a self-managed server lacks it
+        self.rewind_supported = True
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -189,6 +196,28 @@ class BackendState:
                 storage_id = gql_id("Run", f"v1:{run_id}:{project}:{entity}")
                 self.runs[key] = RunRecord(entity, project, run_id, storage_id)
             return self.runs[key]
+
+    def delete_run(self, entity: str, project: str, run_id: str) -> None:
+        """A run deleted in W&B's UI: gone from listings and lookups; the artifacts it logged stay."""
+        with self.lock:
+            key = (entity, project, run_id)
+            del self.runs[key]
+            for artifact in self.artifacts.values():  # its use edges go with it
+                if key in artifact.used_by:
+                    artifact.used_by.remove(key)
+
+    def rewind_run(self, run: RunRecord, step: float) -> None:
+        """W&B's rewind: the history cut after `step`, the summary recomputed from what is left, the
+        console log reset; config, tags and artifacts kept."""
+        with self.lock:
+            kept = [line for line, row in zip(run.history, run.history_rows()) if row.get("_step", -1) <= step]
+            run.history = kept
+            summary: dict[str, Any] = {}
+            for line in kept:
+                summary.update(json.loads(line))
+            run.summary = summary
+            run.logs = []
+            run.state = "running"
 
     def project_runs(self, entity: str, project: str) -> list[RunRecord]:
         with self.lock:
