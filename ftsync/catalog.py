@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import shorten
+from .integration import openai_run_of
 from .ledger import Ledger, SyncRecord
 from .locks import is_locked
 from .snapshot import TERMINAL_STATUSES, hyperparameters_of, job_fingerprint, job_view, method_of
@@ -47,6 +48,8 @@ class JobRow:
     job_error: str | None = None  # why OpenAI failed the job (its `error.message`)
     run_url: str | None = None  # the W&B page of an online run
     offline_run: bool = False  # the run was written offline (uploaded later with `wandb sync`)
+    openai_run: str | None = None  # OpenAI's own W&B run of the job (its integration): entity/project/id
+    logged_by: str = ""  # whose run holds the job in this project: ftsync | OpenAI | OpenAI + ftsync
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +72,17 @@ def run_url(record: SyncRecord | None, app_url: str | None) -> str | None:
     if len(parts) != 3:
         return None
     return f"{app_url.rstrip('/')}/{parts[0]}/{parts[1]}/runs/{parts[2]}"
+
+
+def logged_by(job: dict[str, Any], record: SyncRecord | None, entity: str | None, project: str) -> str:
+    """Whose W&B run holds the job in this project: OpenAI's (its integration logs the metrics), with
+    ftsync's additions once synced, or ftsync's own."""
+    if record is not None and record.openai_run:
+        return "OpenAI + ftsync"
+    theirs = openai_run_of(job)
+    if theirs is not None and theirs.in_project(entity, project) and (record is None or not record.run_path):
+        return "OpenAI"
+    return "ftsync" if record is not None and record.run_path else ""
 
 
 def sync_state(job: dict[str, Any], record: SyncRecord | None, syncing: bool) -> str:
@@ -104,6 +118,7 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
              home: Path | None = None, app_url: str | None = None, busy: Collection[str] = ()) -> list[JobRow]:
     """Each job with its sync state; `busy`: ids a sync has claimed but may not have locked yet (queued)."""
     records = ledger.records(entity, project)
+    named = entity if entity and not entity.startswith("~") else None  # "~…" stands for a key's default entity
     rows = []
     for raw in jobs:
         job = job_view(raw)  # wrongly-typed fields read as None; the row says what was wrong
@@ -120,8 +135,15 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             synced_steps=record.steps_synced if record else 0, run_link=run_link(record, app_url),
             sync_error=record.error if record else None, problem="; ".join(job.problems) or None,
             job_error=_job_error(job), run_url=run_url(record, app_url),
-            offline_run=bool(record and record.offline and record.run_path)))
+            offline_run=bool(record and record.offline and record.run_path),
+            openai_run=(record.openai_run if record and record.openai_run else None) or _openai_path(raw),
+            logged_by=logged_by(raw, record, named, project)))
     return rows
+
+
+def _openai_path(job: dict[str, Any]) -> str | None:
+    theirs = openai_run_of(job)
+    return theirs.path if theirs else None
 
 
 def _job_error(job: dict[str, Any]) -> str | None:

@@ -15,9 +15,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, LedgerError
+
+if TYPE_CHECKING:
+    from .wandb_remote import RemoteRun
 
 STATES = ("synced", "partial", "failed")
 
@@ -63,6 +66,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             known TEXT NOT NULL DEFAULT '[]', -- offline: the job's run folders there before this attempt
             PRIMARY KEY (entity, project, job_id)
         )"""),
+    ("004_openai_run", """
+        -- OpenAI's own W&B run of the job (its integration), when ftsync added to it: entity/project/id
+        ALTER TABLE syncs ADD COLUMN openai_run TEXT"""),
 ]
 
 
@@ -81,6 +87,7 @@ class SyncRecord:
     error: str | None = None
     first_synced_at: float | None = None
     updated_at: float = 0.0
+    openai_run: str | None = None  # the run is OpenAI's own (its W&B integration): ftsync added to it
 
 
 @dataclass
@@ -190,16 +197,17 @@ class Ledger:
         with self._connect() as db:
             db.execute(
                 """INSERT INTO syncs (entity, project, job_id, state, job_status, fingerprint, run_path, offline,
-                                      steps_synced, artifacts, error, first_synced_at, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                                      steps_synced, artifacts, error, first_synced_at, updated_at, openai_run)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT (entity, project, job_id) DO UPDATE SET
                      state=excluded.state, job_status=excluded.job_status, fingerprint=excluded.fingerprint,
                      run_path=excluded.run_path, offline=excluded.offline, steps_synced=excluded.steps_synced,
                      artifacts=excluded.artifacts, error=excluded.error,
-                     first_synced_at=excluded.first_synced_at, updated_at=excluded.updated_at""",
+                     first_synced_at=excluded.first_synced_at, updated_at=excluded.updated_at,
+                     openai_run=excluded.openai_run""",
                 (record.entity, record.project, record.job_id, record.state, record.job_status, record.fingerprint,
                  record.run_path, int(record.offline), record.steps_synced, json.dumps(sorted(set(record.artifacts))),
-                 record.error, record.first_synced_at, now))
+                 record.error, record.first_synced_at, now, record.openai_run))
             db.execute(
                 "INSERT INTO history (at, entity, project, job_id, action, outcome, message, run_path, offline)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -226,19 +234,20 @@ class Ledger:
                              " ORDER BY id DESC LIMIT 1").fetchone()
         return dict(row) if row else None
 
-    def reconcile(self, entity: str, project: str, runs: Iterable[tuple[str, dict[str, Any], str]]) -> int:
-        """Learn from W&B what is already there: (run id, summary, run path) of the project's runs.
+    def reconcile(self, entity: str, project: str, runs: Iterable[RemoteRun]) -> int:
+        """Learn from W&B what is already there (the project's runs, as `wandb_remote` lists them).
 
         A run whose summary says `succeeded` (W&B's own logger's marker, and ours) counts as synced
-        when the ledger has no record of it. Returns how many records were added.
+        when the ledger has no record of it. Returns how many records were added. (What the ledger
+        holds and W&B no longer has is the sync's to find: it syncs such a job again.)
         """
         known = self.records(entity, project)
         added = 0
-        for run_id, summary, run_path in runs:
-            if run_id in known or summary.get("status") != "succeeded":
+        for run in runs:
+            if run.id in known or run.summary.get("status") != "succeeded":
                 continue
-            self.put(SyncRecord(entity, project, run_id, "synced", job_status="succeeded", run_path=run_path,
-                                steps_synced=int(summary.get("_step") or 0)),
+            self.put(SyncRecord(entity, project, run.id, "synced", job_status="succeeded", run_path=run.path,
+                                steps_synced=run.last_step or 0),
                      action="reconcile", message="found on W&B")
             added += 1
         return added
@@ -294,7 +303,7 @@ def _statements(sql: str) -> Iterator[str]:
 
 
 SCHEMA = {"syncs": {"entity", "project", "job_id", "state", "job_status", "fingerprint", "run_path", "offline",
-                    "steps_synced", "artifacts", "error", "first_synced_at", "updated_at"},
+                    "steps_synced", "artifacts", "error", "first_synced_at", "updated_at", "openai_run"},
           "history": {"id", "at", "entity", "project", "job_id", "action", "outcome", "message", "run_path", "offline"},
           "attempts": {"entity", "project", "job_id", "started_at", "runs_dir", "known"}}
 

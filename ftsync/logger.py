@@ -26,7 +26,9 @@ class WandbLogger:
              overwrite: bool = False, wait_for_job_success: bool = True, log_datasets: bool = True,
              model_artifact_name: str = "model-metadata", model_artifact_type: str = "model",
              **kwargs_wandb_init: Any) -> str | None:
-        """Sync fine-tuning jobs to W&B; returns W&B's success string, or None when nothing was synced."""
+        """Sync fine-tuning jobs to W&B. Returns as W&B's logger does: its success string when jobs were
+        synced, None when there was nothing to sync (no job, or every one synced already: W&B's returns
+        None at the first synced job); also None when a job failed (W&B's would raise)."""
         report = cls.sync_report(fine_tune_job_id, openai_client, num_fine_tunes, project, entity, overwrite,
                                  wait_for_job_success, log_datasets, model_artifact_name, model_artifact_type,
                                  **kwargs_wandb_init)
@@ -37,6 +39,10 @@ class WandbLogger:
             print(f"ftsync: offline runs; upload them with: {report.upload_command}")
         if not report.outcomes:
             print("ftsync: no fine-tune has been retrieved")
+            return None
+        if all(o.outcome == "skipped" for o in report.outcomes):
+            print(f"ftsync: nothing to sync: {report.outcomes[0].job_id} {report.outcomes[0].message}"
+                  if len(report.outcomes) == 1 else f"ftsync: nothing to sync: {len(report.outcomes)} jobs skipped")
             return None
         return COMPLETED if report.ok else None
 

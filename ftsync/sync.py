@@ -21,6 +21,7 @@ from . import attempts
 from .errors import AuthError, ConfigError, FtsyncError, LedgerError, SourceError
 from .filecache import FileCache
 from .ids import shown, valid_job_id
+from .integration import ENRICH, LeftToOpenAI, gone_from_wandb, plan_run
 from .ledger import Ledger, SyncRecord
 from .limits import DEFAULT_LIMITS, Limits
 from .locks import LockTimeout, file_lock
@@ -35,6 +36,7 @@ from .snapshot import (
 )
 from .source import fetch_snapshot, list_jobs, retrieve_job
 from .wandb_offline import upload_command
+from .wandb_remote import RemoteRun, project_runs
 from .writers import Writers, processes_for
 
 DEFAULT_WORKERS = 4  # W&B run start/finish is mostly waiting on its service: 2x the 2 cores pays off
@@ -182,14 +184,16 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
         cache = FileCache(home, key_fp)
         entity, project = options.wandb.scope
         jobs, outcomes = select_jobs(client, options)
+        remote: dict[str, RemoteRun] | None = None  # W&B's listing of the project: one request per sync
         if not options.wandb.offline and options.reconcile:
-            from .wandb_remote import project_runs
-
-            ledger.reconcile(entity, project, project_runs(options.wandb))  # a fresh machine learns what W&B has
+            remote = {run.id: run for run in project_runs(options.wandb)}
+            ledger.reconcile(entity, project, remote.values())  # a fresh machine learns what W&B has
         records = ledger.records(entity, project)
         todo = []
         for job in jobs:
             record = records.get(job["id"])
+            if gone_from_wandb(record, remote):
+                record = None  # deleted in W&B, or another server or entity: the ledger's word is not enough
             if _failed_lately(job, record, options):
                 outcomes.append(JobOutcome(job["id"], job.get("status") or "", "skipped", RETRY_LATER,
                                            record.run_path, record.steps_synced))
@@ -215,7 +219,7 @@ def sync_jobs(options: SyncOptions, progress: ProgressFn | None = None) -> SyncR
                 return JobOutcome(job["id"], job.get("status") or "", "skipped", NOT_TRIED)
             t0 = time.monotonic()
             try:
-                outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write)
+                outcome = _sync_one(client, job, options, sink, ledger, cache, home, report, write, remote)
             except LedgerError as exc:
                 stopped.append(exc)
                 raise
@@ -270,7 +274,7 @@ def _wait(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions) -> d
 
 def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, sink: SinkOptions,
               ledger: Ledger, cache: FileCache, home: Path, report: Callable[..., None],
-              write: Writers) -> JobOutcome:
+              write: Writers, remote: dict[str, RemoteRun] | None = None) -> JobOutcome:
     entity, project = options.wandb.scope
     job_id = job["id"]
     try:
@@ -282,9 +286,15 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
         with file_lock(home, "job", entity, project, job_id, timeout=options.lock_timeout):
             attempts.discard(ledger, options.wandb, job_id)  # what a killed sync left of this job's run
             previous = ledger.get(entity, project, job_id)  # again: another sync may have just done it
-            if not needs_sync(job, previous, options.overwrite):
+            gone = gone_from_wandb(previous, remote)
+            if not gone and not needs_sync(job, previous, options.overwrite):
                 return JobOutcome(job_id, job.get("status") or "", "skipped", "synced meanwhile elsewhere",
                                   previous.run_path if previous else None)
+            plan = plan_run(job, previous, remote, options.wandb, options.overwrite)
+            if isinstance(plan, LeftToOpenAI):
+                return JobOutcome(job_id, job.get("status") or "", "skipped", plan.message)
+            if gone:
+                previous = None  # what the ledger says was logged is not on W&B: all of it again
             report(job_id, "fetching")
             snap = fetch_snapshot(client, job, cache, log_datasets=options.log_datasets,
                                   log_events=options.log_events, limits=options.effective_limits)
@@ -297,17 +307,21 @@ def _sync_one(client: openai.OpenAI, job: dict[str, Any], options: SyncOptions, 
             report(job_id, "logging")
             attempts.begin(ledger, options.wandb, job_id)
             try:
-                result = write(snap, sink, previous, options.overwrite)
+                result = write(snap, sink, previous, plan)
             except BaseException:
                 attempts.discard(ledger, options.wandb, job_id)  # nothing half-written is left to upload
                 raise
             state = "synced" if snap.terminal and not result.problems else "partial"
-            message = "; ".join(result.problems) or ("" if snap.terminal else f"job is {snap.status}: synced so far")
+            enriched = plan.mode == ENRICH
+            notes = [plan.note, f"added to OpenAI's W&B run {plan.openai_run}" if enriched else None,
+                     *result.problems, None if snap.terminal else f"job is {snap.status}: synced so far"]
+            message = "; ".join(n for n in notes if n)
             ledger.put(SyncRecord(entity, project, job_id, state, job_status=snap.status,
                                   fingerprint=job_fingerprint(job), run_path=result.run_path, offline=result.offline,
                                   steps_synced=result.steps_synced, artifacts=result.artifacts,
                                   error="; ".join(result.problems) or None,
-                                  first_synced_at=previous.first_synced_at if previous else None),
+                                  first_synced_at=previous.first_synced_at if previous else None,
+                                  openai_run=plan.openai_run if enriched else None),
                        action=options.action, message=message or None)
             return JobOutcome(job_id, snap.status, state, message, result.run_path, result.steps_synced)
     except LedgerError:

@@ -55,9 +55,11 @@ class OfflineRun:
         return any(self.path.glob("*.wandb.synced"))
 
     def metrics(self) -> list[dict[str, Any]]:
-        """History rows without W&B's own `_` keys and without media (tables)."""
-        return [{k: v for k, v in row.items() if not k.startswith("_") and not isinstance(v, dict)} | {"_step": row["_step"]}
+        """History rows without W&B's own `_` keys and without media (tables); a row of tables alone
+        is not a metrics row."""
+        rows = [{k: v for k, v in row.items() if not k.startswith("_") and not isinstance(v, dict)} | {"_step": row["_step"]}
                 for row in self.history]
+        return [row for row in rows if len(row) > 1]
 
     def artifact(self, name: str) -> ArtifactRecord:
         matches = [a for a in self.artifacts if a.name == name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,8 @@ def test_first_page_reads_only_the_head_of_a_huge_file() -> None:
 
 def test_wandb_rows_all_when_small() -> None:
     rows = wandb_rows(DATA / "good_chat.jsonl")
-    assert rows.columns[:2] == ["line", "system"] and rows.total == 11 and len(rows.rows) == 11
+    assert rows.columns[:5] == ["line", "role: system", "role: user", "role: assistant", "system"]
+    assert rows.total == 11 and len(rows.rows) == 11
     assert not rows.sampled and rows.sampling == "all 11 examples"
     assert all(isinstance(c, (str, int, float)) for r in rows.rows for c in r)
 
@@ -104,3 +106,22 @@ def test_wandb_rows_reservoir_sample_is_bounded_deterministic_and_in_file_order(
     lines = [r[0] for r in a.rows]
     assert lines == sorted(lines) and lines != list(range(1, 21))  # not just the first 20
     assert "reservoir" in a.sampling and "seed" in a.sampling
+
+
+def test_wandb_rows_carry_wandbs_chat_columns_beside_ftsyncs() -> None:
+    """W&B's logger tables chat as `role: system`, `role: user`, `role: assistant` (its example
+    notebook reads them by name): the same contents for its 3-message examples; for a longer
+    conversation the system prompt, the user turn the last answer replies to, and that answer."""
+    three = {"messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "2+2?"},
+                          {"role": "assistant", "content": "4"}]}
+    multi = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                          {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+                          {"role": "assistant", "tool_calls": [{"id": "c", "type": "function",
+                                                                "function": {"name": "get", "arguments": "{}"}}]}]}
+    data = "\n".join(json.dumps(x) for x in (three, multi)).encode()
+    rows = wandb_rows(io.BytesIO(data))
+    got = [dict(zip(rows.columns, r)) for r in rows.rows]
+    assert [(g["role: system"], g["role: user"], g["role: assistant"]) for g in got] == [
+        ("Be terse.", "2+2?", "4"), ("", "weather?", "→ get({})")]
+    assert got[0]["system"] == "Be terse." and got[1]["turns"] == 2  # ftsync's columns stay
+    assert "role: user" not in table_frame(io.BytesIO(data)).columns  # the dashboard's preview keeps its own

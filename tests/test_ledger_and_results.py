@@ -10,6 +10,7 @@ import pytest
 from ftsync.errors import ConfigError, SourceError
 from ftsync.ledger import MIGRATIONS, Ledger, SyncRecord, migrate
 from ftsync.results import flatten, metrics_from_events, parse_result_file
+from ftsync.wandb_remote import RemoteRun
 
 
 def test_migrations_apply_once_in_order(tmp_path):
@@ -47,9 +48,9 @@ def test_reconcile_learns_runs_already_on_wandb(tmp_path):
     ledger = Ledger(tmp_path / "l.sqlite3")
     ledger.put(SyncRecord("team", "p", "ftjob-known", "partial"), action="cli")
     added = ledger.reconcile("team", "p", [
-        ("ftjob-known", {"status": "succeeded"}, "team/p/ftjob-known"),
-        ("ftjob-done", {"status": "succeeded", "_step": 120}, "team/p/ftjob-done"),
-        ("ftjob-half", {"status": "running"}, "team/p/ftjob-half"),
+        RemoteRun("ftjob-known", "team/p/ftjob-known", {"status": "succeeded"}),
+        RemoteRun("ftjob-done", "team/p/ftjob-done", {"status": "succeeded", "_step": 120}),
+        RemoteRun("ftjob-half", "team/p/ftjob-half", {"status": "running"}),
     ])
     assert added == 1
     assert ledger.get("team", "p", "ftjob-done").steps_synced == 120

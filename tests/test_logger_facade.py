@@ -34,8 +34,8 @@ def test_same_behaviour_through_the_facade(frozen_demo, sync_env, capsys):
     check_run(emu, client.fine_tuning.jobs.retrieve(job_id), run, datasets=True)
     assert "team-a" in run.tags
     assert "wandb sync " in capsys.readouterr().out  # offline: how to upload later
-    # again: nothing new, no new run
-    assert WandbLogger.sync(fine_tune_job_id=job_id, openai_client=client) == COMPLETED
+    # again: nothing new, no new run, and None, as W&B's logger returns for a job it already synced
+    assert WandbLogger.sync(fine_tune_job_id=job_id, openai_client=client) is None
     assert len(runs_by_job(sync_env)[job_id]) == 1
     # overwrite re-logs
     assert WandbLogger.sync(fine_tune_job_id=job_id, openai_client=client, overwrite=True, log_datasets=False) == COMPLETED

@@ -176,7 +176,7 @@ def test_a_running_job_is_completed_later_without_duplicated_steps(frozen_demo, 
     assert second.outcomes[0].outcome == "partial" and second.outcomes[0].steps > live.steps
     emu.clock.now = plan.planned_end + 10  # finished
     third = sync_jobs(options(emu, sync_env, job_ids=[job_id]))
-    assert third.outcomes[0].outcome == "synced" and third.outcomes[0].steps == plan.total_steps
+    assert third.outcomes[0].outcome == "synced" and third.outcomes[0].steps == plan.total_steps, third.outcomes[0].message
     runs = runs_by_job(sync_env)[job_id]
     assert len(runs) == 3 and [r.resume for r in runs] == [False, True, True]
     steps = [row["_step"] for run in runs for row in run.metrics()]

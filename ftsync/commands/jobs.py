@@ -53,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
 def print_table(rows: list[JobRow]) -> None:
     headers = ["job", "status", "method", "model", "created", "sync"]
     cells = [[r.id, r.status, r.method, r.model, _date(r.created_at), r.sync_state] for r in rows]
+    if any(r.openai_run for r in rows):  # jobs created with OpenAI's own W&B integration
+        headers.append("OpenAI's W&B run")
+        for row, r in zip(cells, rows):
+            row.append(f"{r.openai_run} ({'enriched' if r.logged_by == 'OpenAI + ftsync' else 'by OpenAI'})"
+                       if r.openai_run else "")
     if any(r.problem for r in rows):  # the column only when there is something to say
         headers.append("problem")
         for row, r in zip(cells, rows):

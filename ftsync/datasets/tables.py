@@ -22,6 +22,9 @@ COLUMNS = {
     "reinforcement": ["line", "messages"],  # + one column per reference field
     "legacy": ["line", "prompt", "completion"],
 }
+# W&B's logger's columns for chat examples (the only format it tables): code written against it reads
+# `row["role: user"]`; W&B tables gets them beside ftsync's own columns
+WANDB_CHAT_COLUMNS = ["role: system", "role: user", "role: assistant"]
 SAMPLE_SEED = 0
 
 
@@ -123,6 +126,19 @@ def row(fmt: str, line: int, ex: dict[str, Any]) -> dict[str, Any]:
             "tools": _tool_names(ex), "conversation": conversation(ex.get("messages"))}
 
 
+def wandb_chat_cells(ex: dict[str, Any]) -> dict[str, str]:
+    """W&B's three chat columns: for its [system, user, assistant] examples the three contents, as
+    W&B's logger puts them; for any other conversation, the system prompt, the user turn the last
+    assistant answers, and that answer (what its example notebook reads as prompt and target)."""
+    msgs = _msgs(ex.get("messages"))
+    last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=len(msgs))
+    system = next((m for m in msgs if m.get("role") in ("system", "developer")), None)
+    user = next((m for m in reversed(msgs[:last]) if m.get("role") == "user"), None)
+    return {"role: system": text_of(system.get("content")) if system else "",
+            "role: user": text_of(user.get("content")) if user else "",
+            "role: assistant": _message_text(msgs[last]) if last < len(msgs) else ""}
+
+
 def _examples(source: Source, fmt: str | None):
     """(format, iterator of (line, example)) for lines of the file's format; detection looks ahead
     at the first examples without rereading, so non-seekable streams work."""
@@ -214,6 +230,10 @@ def wandb_rows(source: Source, fmt: str | None = None, *, max_rows: int = 10_000
     keep.sort(key=lambda t: t[0])
     dicts = [row(fmt, line, ex) for line, ex in keep]
     columns = _frame_columns(fmt, dicts)
+    if fmt == "chat":  # W&B's column names first (after the line), ftsync's richer ones beside them
+        for d, (_, ex) in zip(dicts, keep):
+            d.update(wandb_chat_cells(ex))
+        columns = columns[:1] + WANDB_CHAT_COLUMNS + columns[1:]
     rows = [[d.get(c, "") for c in columns] for d in dicts]
     sampled = total > max_rows
     how = (f"reservoir sample of {max_rows:,} of {total:,} examples (seed {SAMPLE_SEED}), in file order"

@@ -83,7 +83,7 @@ def job_object(ws: Workspace, plan: JobPlan, now: float, mode: str) -> dict[str,
         "error": error,
         "seed": plan.user_seed,
         "estimated_finish": int(plan.planned_end) if status == "running" else None,
-        "integrations": plan.integrations or ([] if mode == "realistic" else None),
+        "integrations": _integrations(plan, mode),
         "metadata": plan.metadata,
         "method": method,
     }
@@ -93,6 +93,20 @@ def job_object(ws: Workspace, plan: JobPlan, now: float, mode: str) -> dict[str,
         obj["shared_with_openai"] = False
     obj.update(ws.job_overrides.get(plan.id, {}))
     return obj
+
+
+def _integrations(plan: JobPlan, mode: str) -> list[dict[str, Any]] | None:
+    """As the API echoes them: the W&B settings asked for, with the run's id (= the job id, as the
+    API reference's example shows) and the entity left to the key's default as null."""
+    if not plan.integrations:
+        return [] if mode == "realistic" else None
+    out = []
+    for item in plan.integrations:
+        wandb = item.get("wandb") if isinstance(item, dict) else None
+        if isinstance(wandb, dict):
+            item = {**item, "wandb": {"entity": None, **wandb, "run_id": plan.id}}
+        out.append(item)
+    return out
 
 
 # ---- events ----------------------------------------------------------------------------------

@@ -108,6 +108,9 @@ def column_config(online: bool) -> dict:
         "Error": st.column_config.TextColumn(width=280),
         "Problem": st.column_config.TextColumn(width="medium", help="Fields the server sent with the wrong type"),
         "W&B run": wandb,
+        "Logged by": st.column_config.TextColumn(
+            width=120, help="OpenAI: the job's run is OpenAI's own (its W&B integration logs the metrics); "
+                            "OpenAI + ftsync: ftsync added the datasets, tables and model to it"),
         "Trained tokens": st.column_config.NumberColumn(format="localized"),
     }
 

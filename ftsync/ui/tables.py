@@ -16,9 +16,9 @@ from pandas.io.formats.style import Styler
 from ..catalog import SYNC_STATES, SYNCED_SO_FAR, JobRow
 
 # Row field -> column title, in the order shown: a phone sees the first two. Problem (a job's fields of
-# the wrong type) is shown only when a shown job has one.
+# the wrong type) is shown only when a shown job has one, Logged by when a job's run is OpenAI's own.
 COLUMNS = {"sync_state": "Sync state", "id": "Job", "status": "Status", "error": "Error", "problem": "Problem",
-           "wandb": "W&B run", "suffix": "Suffix", "model": "Base model", "method": "Method", "created": "Created",
+           "wandb": "W&B run", "logged_by": "Logged by", "suffix": "Suffix", "model": "Base model", "method": "Method", "created": "Created",
            "duration": "Duration", "trained_tokens": "Trained tokens", "fine_tuned_model": "Fine-tuned model"}
 STATUSES = ("validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled")
 METHODS = ("supervised", "dpo", "reinforcement")
@@ -95,7 +95,7 @@ def jobs_table(frame: pd.DataFrame, *, online: bool = False, pending: Collection
     shows empty too). `online`: runs go to a W&B server (the W&B run column holds links); `pending`:
     ids whose offline run is not uploaded yet."""
     out = pd.DataFrame(index=frame.index)
-    for field in ("sync_state", "id", "status", "suffix", "model", "method", "fine_tuned_model"):
+    for field in ("sync_state", "id", "status", "suffix", "model", "method", "fine_tuned_model", "logged_by"):
         out[field] = frame[field].fillna("").astype(str)
     out["error"] = frame.apply(error_cell, axis=1) if len(frame) else ""
     out["problem"] = frame["problem"]
@@ -103,7 +103,9 @@ def jobs_table(frame: pd.DataFrame, *, online: bool = False, pending: Collection
     out["created"] = frame["created_at"].map(utc_time)
     out["duration"] = frame["duration_seconds"].map(duration)
     out["trained_tokens"] = pd.to_numeric(frame["trained_tokens"], errors="coerce").astype("Int64")
-    columns = [c for c in COLUMNS if c != "problem" or out[c].notna().any()]
+    columns = [c for c in COLUMNS if (c != "problem" or out[c].notna().any())
+               # only when some job's run is OpenAI's own (its W&B integration)
+               and (c != "logged_by" or out[c].str.contains("OpenAI").any())]
     return out[columns].rename(columns=COLUMNS).reset_index(drop=True)
 
 
