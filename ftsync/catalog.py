@@ -110,8 +110,13 @@ def outcome_label(outcome: str, job_status: str | None) -> str:
 
 def needs_sync(rows: Iterable[JobRow]) -> list[str]:
     """Ids of the jobs "sync all unsynced" would sync. A job with a field of the wrong type is left
-    out: its sync would fail until the server sends it right."""
-    return [r.id for r in rows if r.sync_state in NEEDS_SYNC and not r.problem]
+    out: its sync would fail until the server sends it right; so is a running job OpenAI logs live."""
+    return [r.id for r in rows if r.sync_state in NEEDS_SYNC and not r.problem and not left_to_openai(r)]
+
+
+def left_to_openai(row: JobRow) -> bool:
+    """A running job whose run OpenAI's integration logs live here: a sync would skip it until it ends."""
+    return row.logged_by == "OpenAI" and row.status not in TERMINAL_STATUSES
 
 
 def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: str,
@@ -134,11 +139,19 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             n_epochs=hyperparameters_of(job).get("n_epochs"), sync_state=sync_state(raw, record, syncing),
             synced_steps=record.steps_synced if record else 0, run_link=run_link(record, app_url),
             sync_error=record.error if record else None, problem="; ".join(job.problems) or None,
-            job_error=_job_error(job), run_url=run_url(record, app_url),
+            job_error=_job_error(job), run_url=run_url(record, app_url) or _openai_url(raw, named, project, app_url),
             offline_run=bool(record and record.offline and record.run_path),
             openai_run=(record.openai_run if record and record.openai_run else None) or _openai_path(raw),
             logged_by=logged_by(raw, record, named, project)))
     return rows
+
+
+def _openai_url(job: dict[str, Any], entity: str | None, project: str, app_url: str | None) -> str | None:
+    """The page of OpenAI's run of a job not synced yet, when it is in this project and its entity is named."""
+    theirs = openai_run_of(job)
+    if theirs is None or not app_url or not theirs.entity or not theirs.in_project(entity, project):
+        return None
+    return f"{app_url.rstrip('/')}/{theirs.entity}/{theirs.project}/runs/{theirs.run_id}"
 
 
 def _openai_path(job: dict[str, Any]) -> str | None:

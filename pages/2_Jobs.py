@@ -31,8 +31,8 @@ pending = {} if online else pending_uploads_of(conn.wandb.run_dir, set(shown_ids
 st.caption(f"{len(shown)} of {len(frame)} jobs · sync state: {state_counts(frame)} · times in UTC")
 view.show_notice()
 
-table = styled(jobs_table(shown, online=online, pending=pending))
-picked = view.pick_table(table, shown_ids, view.column_config(online))
+shown_table = jobs_table(shown, online=online, pending=pending)
+picked = view.pick_table(styled(shown_table), shown_ids, view.column_config(online, "Logged by" in shown_table))
 view.sync_buttons(conn, tasks, [r for r in rows if r.id in set(shown_ids)], picked)  # they act on the rows shown
 auto = view.auto_sync(conn, tasks, rows)  # every job of the account, whatever the filters
 view.progress_panel(tasks, live_jobs=any(j.get("status") not in TERMINAL_STATUSES for j in jobs), auto=auto)

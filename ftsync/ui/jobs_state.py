@@ -96,8 +96,9 @@ def pick_table(table: pd.DataFrame | Styler, ids: list[str], column_config: dict
     return [ids[i] for i in rows]
 
 
-def column_config(online: bool) -> dict:
-    """Widths and hints of the table's columns; the W&B run column links to run pages when online."""
+def column_config(online: bool, openai_runs: bool = False) -> dict:
+    """Widths and hints of the table's columns; the W&B run column links to run pages when online.
+    `openai_runs`: the Logged by column is shown, and Error narrows so the W&B run stays in view at 1400 px."""
     wandb = (st.column_config.LinkColumn(display_text="open run ↗", width=130) if online else
              st.column_config.TextColumn(width=130, help="Offline runs are uploaded with the command below the table"))
     return {
@@ -105,7 +106,7 @@ def column_config(online: bool) -> dict:
             width=112,  # "synced so far" whole
             help=f"'{SYNCED_SO_FAR}': a running, queued or paused job synced up to its last sync; "
                  "sync it again for its new steps"),
-        "Error": st.column_config.TextColumn(width=280),
+        "Error": st.column_config.TextColumn(width=200 if openai_runs else 280),
         "Problem": st.column_config.TextColumn(width="medium", help="Fields the server sent with the wrong type"),
         "W&B run": wandb,
         "Logged by": st.column_config.TextColumn(

@@ -17,8 +17,8 @@ from ..catalog import SYNC_STATES, SYNCED_SO_FAR, JobRow
 
 # Row field -> column title, in the order shown: a phone sees the first two. Problem (a job's fields of
 # the wrong type) is shown only when a shown job has one, Logged by when a job's run is OpenAI's own.
-COLUMNS = {"sync_state": "Sync state", "id": "Job", "status": "Status", "error": "Error", "problem": "Problem",
-           "wandb": "W&B run", "logged_by": "Logged by", "suffix": "Suffix", "model": "Base model", "method": "Method", "created": "Created",
+COLUMNS = {"sync_state": "Sync state", "id": "Job", "status": "Status", "logged_by": "Logged by", "error": "Error",
+           "problem": "Problem", "wandb": "W&B run", "suffix": "Suffix", "model": "Base model", "method": "Method", "created": "Created",
            "duration": "Duration", "trained_tokens": "Trained tokens", "fine_tuned_model": "Fine-tuned model"}
 STATUSES = ("validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled")
 METHODS = ("supervised", "dpo", "reinforcement")
