@@ -172,8 +172,9 @@ class _RunWriter:
         tags = run_tags(snap, kwargs.pop("tags", None))
         if self.enrich:  # OpenAI's run: its display name stays; online its tags come back on resume
             how: dict[str, Any] = {"resume": "must" if self.plan.exists and not ws.offline else "allow"}
-            if ws.offline:
+            if ws.offline:  # uploaded later onto OpenAI's run: its tags and name, or they would be replaced
                 how["tags"] = merged_tags(self.plan.openai_tags, tags)
+                how["name"] = self.plan.openai_name
         elif self.plan.rewind:  # an overwrite: W&B cuts the run back to step 0, then every step is logged once
             how = {"name": snap.id, "tags": tags, "resume_from": f"{snap.id}?_step=0"}
         else:

@@ -54,7 +54,7 @@ def test_hostile_fields_are_dropped_or_bounded():
 def test_openais_run_in_the_project_is_enriched_once_the_job_ends():
     plan = plan_run(job(), None, listed("openai/finetune"), ONLINE, overwrite=False)
     assert plan == RunPlan(ENRICH, exists=True, last_step=120, openai_run=f"team/p/{JOB}",
-                           openai_tags=("openai/finetune", "openai/gpt-4o-mini", f"openai/{JOB}"))
+                           openai_tags=("openai/finetune", "openai/gpt-4o-mini", f"openai/{JOB}"), openai_name=JOB)
     assert isinstance(plan_run(job("running"), None, listed("openai/finetune"), ONLINE, False), LeftToOpenAI)
     # online and not listed yet: OpenAI creates the run when training starts
     assert isinstance(plan_run(job("running"), None, {}, ONLINE, False), LeftToOpenAI)

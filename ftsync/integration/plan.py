@@ -36,6 +36,7 @@ class RunPlan:
     last_step: int = 0  # where the run W&B holds ends: nothing at or below it is logged again
     openai_run: str | None = None  # OpenAI's run of the job: the one enriched, or the one linked from config
     openai_tags: tuple[str, ...] = ()  # enrich offline: OpenAI's tags, kept beside ours (online W&B has them)
+    openai_name: str | None = None  # enrich offline: the display name OpenAI gave its run
     note: str | None = None  # why the job is synced again, for the report
 
 
@@ -79,7 +80,7 @@ def plan_run(job: dict[str, Any], previous: SyncRecord | None, remote: dict[str,
         last = listed.last_step if listed and listed.last_step is not None else 0
         tags = tuple(theirs.default_tags(job.get("model"))) if theirs else ()
         return RunPlan(ENRICH, overwrite=overwrite, exists=listed is not None, last_step=last, openai_run=path,
-                       openai_tags=tags, note=note)
+                       openai_tags=tags, openai_name=(theirs.name if theirs else None) or job["id"], note=note)
     if listed is not None:  # ftsync's own run (or W&B's logger's) that W&B holds
         return RunPlan(OWN, overwrite=overwrite, rewind=overwrite, exists=True, last_step=listed.last_step or 0,
                        openai_run=path, note=note)
