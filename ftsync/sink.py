@@ -145,6 +145,25 @@ def add_large_file(artifact: wandb.Artifact, path: Path, name: str) -> None:
     add(name, str(path), digest=base64.b64encode(md5.digest()).decode("ascii"))
 
 
+def run_copy(table: wandb.Table) -> wandb.Table:
+    """The same rows as a Table of the run's own. Logging the Table added to an artifact makes wandb
+    log a reference to that artifact by its client id, which it failed to resolve (KeyError) for one
+    run in 33 when many runs are written in one process (the dashboard); a copy has no such link."""
+    return wandb.Table(columns=list(table.columns), data=table.data)
+
+
+def init_run(ws: WandbSettings, run_id: str, **how: Any) -> Any:
+    """`wandb.init` of a job's run (id = job id), with per-run settings: online, credentials and server
+    always explicit, never the process's (another user's); offline, the folder ftsync.attempts watches."""
+    online = {} if ws.offline else {"api_key": ws.api_key, "base_url": ws.host}
+    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True,
+                              mode="offline" if ws.offline else "online", **online)
+    ws.run_dir.mkdir(parents=True, exist_ok=True)
+    with explicit_credentials(active=not ws.offline):
+        return wandb.init(project=ws.project, entity=ws.entity, id=run_id, job_type="fine-tune", dir=str(ws.run_dir),
+                          reinit="create_new", settings=settings, **how)
+
+
 class _RunWriter:
     """One W&B run for one job, written incrementally, as its RunPlan says."""
 
@@ -165,10 +184,6 @@ class _RunWriter:
         ws, snap = self.opts.wandb, self.snap
         kwargs = dict(self.opts.init_kwargs)
         check_init_kwargs(kwargs)
-        # credentials and server always explicit for online runs: never the process's (another user's)
-        online = {} if ws.offline else {"api_key": ws.api_key, "base_url": ws.host}
-        settings = wandb.Settings(silent=True, console="off", x_disable_stats=True,
-                                  mode="offline" if ws.offline else "online", **online)
         tags = run_tags(snap, kwargs.pop("tags", None))
         if self.enrich:  # OpenAI's run: its display name stays; online its tags come back on resume
             how: dict[str, Any] = {"resume": "must" if self.plan.exists and not ws.offline else "allow"}
@@ -179,10 +194,7 @@ class _RunWriter:
             how = {"name": snap.id, "tags": tags, "resume_from": f"{snap.id}?_step=0"}
         else:
             how = {"name": snap.id, "tags": tags, "resume": "allow" if self.resuming else None}
-        ws.run_dir.mkdir(parents=True, exist_ok=True)  # explicit: ftsync.attempts looks for run folders there
-        with explicit_credentials(active=not ws.offline):
-            self.run = wandb.init(project=ws.project, entity=ws.entity, id=snap.id, job_type="fine-tune",
-                                  dir=str(ws.run_dir), reinit="create_new", settings=settings, **how, **kwargs)
+        self.run = init_run(ws, snap.id, **how, **kwargs)
         if self.enrich and not ws.offline:
             self.run.tags = tuple(merged_tags(self.run.tags, tags))
 
@@ -233,9 +245,9 @@ class _RunWriter:
             self.run.use_artifact(artifact, aliases=aliases)
         else:
             self.run.log_artifact(artifact, aliases=aliases)
-        key = f"{ref.role}_data"  # W&B's logger logs the same table in the run under these names
+        key = f"{ref.role}_data"  # W&B's logger logs the table in the run too, under these names
         if not self.has(key):
-            self.run.log({key: table}, step=self.extra_step())
+            self.run.log({key: run_copy(table)}, step=self.extra_step())
         self.n_items[ref.role] = rows.total
         self.done.add(ref.artifact_name)
 
