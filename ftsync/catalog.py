@@ -50,6 +50,10 @@ class JobRow:
     offline_run: bool = False  # the run was written offline (uploaded later with `wandb sync`)
     openai_run: str | None = None  # OpenAI's own W&B run of the job (its integration): entity/project/id
     logged_by: str = ""  # whose run holds the job in this project: ftsync | OpenAI | OpenAI + ftsync
+    serves_until: str | None = None  # the last day its fine-tuned model answers (ISO date), if announced
+    days_left: int | None = None
+    deadline_source: str | None = None  # where serves_until comes from
+    recorded: int = 0  # examples whose answers `ftsync record` has kept
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,9 +124,16 @@ def left_to_openai(row: JobRow) -> bool:
 
 
 def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: str,
-             home: Path | None = None, app_url: str | None = None, busy: Collection[str] = ()) -> list[JobRow]:
-    """Each job with its sync state; `busy`: ids a sync has claimed but may not have locked yet (queued)."""
+             home: Path | None = None, app_url: str | None = None, busy: Collection[str] = (),
+             shutdowns: dict[str, Any] | None = None, account: str | None = None) -> list[JobRow]:
+    """Each job with its sync state; `busy`: ids a sync has claimed but may not have locked yet (queued);
+    `shutdowns`: the models endpoint's shutdown dates (else the announced ones apply); `account`: whose
+    recorded answers count."""
+    from .record import store
+    from .record.deadlines import deadline
+
     records = ledger.records(entity, project)
+    recorded = store.recorded(ledger, account) if account else {}
     named = entity if entity and not entity.startswith("~") else None  # "~…" stands for a key's default entity
     rows = []
     for raw in jobs:
@@ -142,7 +153,13 @@ def job_rows(jobs: list[dict[str, Any]], ledger: Ledger, entity: str, project: s
             job_error=_job_error(job), run_url=run_url(record, app_url) or _openai_url(raw, named, project, app_url),
             offline_run=bool(record and record.offline and record.run_path),
             openai_run=(record.openai_run if record and record.openai_run else None) or _openai_path(raw),
-            logged_by=logged_by(raw, record, named, project)))
+            logged_by=logged_by(raw, record, named, project), recorded=recorded.get(job["id"], 0)))
+        model = job.get("fine_tuned_model")
+        if isinstance(model, str):
+            until = deadline(model, (shutdowns or {}).get(model))
+            row = rows[-1]
+            row.serves_until = until.until.isoformat() if until.until else None
+            row.days_left, row.deadline_source = until.days_left(), until.source
     return rows
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from . import __version__
 from .exits import EXIT_USAGE
 
-COMMANDS = ("sync", "watch", "jobs", "validate", "emulator")  # modules of ftsync.commands, in --help order
+COMMANDS = ("sync", "watch", "jobs", "record", "validate", "emulator")  # modules of ftsync.commands, in --help order
 
 
 class Parser(argparse.ArgumentParser):

@@ -69,6 +69,17 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("004_openai_run", """
         -- OpenAI's own W&B run of the job (its integration), when ftsync added to it: entity/project/id
         ALTER TABLE syncs ADD COLUMN openai_run TEXT"""),
+    ("005_answers", """
+        CREATE TABLE answers (              -- what a model answered, recorded as each answer arrives
+            account TEXT NOT NULL,            -- fingerprint of the OpenAI key and endpoint
+            job_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            line INTEGER NOT NULL,            -- the example's line in its file
+            answer TEXT,                      -- JSON: the response's message, usage, finish reason, latency
+            error TEXT,                       -- why there is no answer (the model no longer serves, ...)
+            at REAL NOT NULL,
+            PRIMARY KEY (account, job_id, model, line)
+        )"""),
 ]
 
 
@@ -149,6 +160,11 @@ class Ledger:
             raise LedgerError(ledger_problem(self.path, exc)) from None
         finally:
             db.close()
+
+    def transaction(self) -> Any:
+        """One short transaction (a context manager giving the connection), for the tables other
+        modules keep here (ftsync.record.store)."""
+        return self._connect()
 
     def get(self, entity: str, project: str, job_id: str) -> SyncRecord | None:
         with self._connect() as db:
@@ -305,7 +321,8 @@ def _statements(sql: str) -> Iterator[str]:
 SCHEMA = {"syncs": {"entity", "project", "job_id", "state", "job_status", "fingerprint", "run_path", "offline",
                     "steps_synced", "artifacts", "error", "first_synced_at", "updated_at", "openai_run"},
           "history": {"id", "at", "entity", "project", "job_id", "action", "outcome", "message", "run_path", "offline"},
-          "attempts": {"entity", "project", "job_id", "started_at", "runs_dir", "known"}}
+          "attempts": {"entity", "project", "job_id", "started_at", "runs_dir", "known"},
+          "answers": {"account", "job_id", "model", "line", "answer", "error", "at"}}
 
 
 def check_schema(db: sqlite3.Connection) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..exits import EXIT_OK, EXIT_USAGE
-from .common import non_negative_number
+from .common import non_negative_number, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="added to every request, as a real API's round trip (default 0)")
     p.add_argument("--webhook-url", default=None, metavar="URL",
                    help="POST signed fine-tuning webhooks here when jobs end (secret: $OPENAI_WEBHOOK_SECRET, whsec_…)")
+    p.add_argument("--chat-rpm", type=positive_int, default=None, metavar="N",
+                   help="/chat/completions requests per minute before a 429 (default: no limit)")
     bench = p.add_argument_group("bench workspace")
     bench.add_argument("--jobs", type=int, default=100)
     bench.add_argument("--steps", type=int, default=200, help="training steps per job")
@@ -58,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         emu = Emulator(args.workspace, host=args.host, port=args.port, api_key=args.api_key or DEFAULT_API_KEY,
                        mode=args.mode, faults=args.faults, seed=args.seed, speed=args.speed,
                        result_encoding=args.result_encoding, verbose=args.verbose,
-                       latency=args.latency, **options)
+                       latency=args.latency, chat_rpm=args.chat_rpm, **options)
         emu.bind()
     except (ValueError, FaultSpecError, OSError) as exc:
         print(f"ftsync emulator: {exc}", file=sys.stderr)

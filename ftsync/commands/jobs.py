@@ -27,15 +27,18 @@ def run(args: argparse.Namespace) -> int:
     from ..catalog import job_rows
     from ..errors import FtsyncError
     from ..ledger import Ledger
+    from ..record.deadlines import listed_shutdowns
     from ..settings import ftsync_home
     from ..source import list_jobs
 
     try:
-        client = openai_settings(args).client()
+        settings = openai_settings(args)
+        client = settings.client()
         jobs = list_jobs(client)
         wb = wandb_settings(args)
         home = ftsync_home()
-        rows = job_rows(jobs, Ledger.in_home(home), *wb.scope, home=home, app_url=None if wb.offline else wb.app_url)
+        rows = job_rows(jobs, Ledger.in_home(home), *wb.scope, home=home, app_url=None if wb.offline else wb.app_url,
+                        shutdowns=listed_shutdowns(client), account=settings.fingerprint)
     except FtsyncError as exc:
         print(f"ftsync jobs: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -51,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_table(rows: list[JobRow]) -> None:
-    headers = ["job", "status", "method", "model", "created", "sync"]
-    cells = [[r.id, r.status, r.method, r.model, _date(r.created_at), r.sync_state] for r in rows]
+    headers = ["job", "status", "method", "model", "created", "sync", "serves until", "recorded"]
+    cells = [[r.id, r.status, r.method, r.model, _date(r.created_at), r.sync_state, _until(r),
+              r.recorded or ("no" if r.fine_tuned_model else "")] for r in rows]
     if any(r.openai_run for r in rows):  # jobs created with OpenAI's own W&B integration
         headers.append("OpenAI's W&B run")
         for row, r in zip(cells, rows):
@@ -63,6 +67,14 @@ def print_table(rows: list[JobRow]) -> None:
         for row, r in zip(cells, rows):
             row.append(r.problem or "")
     print(table(headers, cells))
+
+
+def _until(row: JobRow) -> str:
+    """`2027-01-14 (42 days)`, `2026-10-23 (gone)`, or "" with no model or no date."""
+    if row.serves_until is None:
+        return ""
+    left = row.days_left
+    return f"{row.serves_until} ({'gone' if left is not None and left <= 0 else f'{left} days'})"
 
 
 def _date(ts: int | None) -> str:

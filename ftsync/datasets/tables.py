@@ -52,7 +52,7 @@ def text_of(content: Any) -> str:
     return "" if content is None else _json(content)
 
 
-def _message_text(m: dict[str, Any]) -> str:
+def message_text(m: dict[str, Any]) -> str:
     parts = [text_of(m.get("content"))] if m.get("content") is not None else []
     calls = m.get("tool_calls") if isinstance(m.get("tool_calls"), list) else []
     if isinstance(m.get("function_call"), dict):
@@ -76,7 +76,7 @@ def conversation(messages: Any) -> str:
             lines.append(_json(m))
             continue
         mark = " (weight 0)" if m.get("weight", 1) == 0 else ""
-        lines.append(f"{m.get('role', '?')}{mark}: {_message_text(m)}")
+        lines.append(f"{m.get('role', '?')}{mark}: {message_text(m)}")
     return "\n".join(lines)
 
 
@@ -107,7 +107,7 @@ def row(fmt: str, line: int, ex: dict[str, Any]) -> dict[str, Any]:
 
         def output(keys: tuple[str, ...]) -> str:
             value = next((ex[k] for k in keys if k in ex), None)
-            return "\n".join(_message_text(m) for m in _msgs(value))
+            return "\n".join(message_text(m) for m in _msgs(value))
 
         return {"line": line, "prompt": prompt, "preferred": output(PREFERRED_KEYS),
                 "non_preferred": output(NON_PREFERRED_KEYS)}
@@ -122,7 +122,7 @@ def row(fmt: str, line: int, ex: dict[str, Any]) -> dict[str, Any]:
     system = first("system") or first("developer")
     assistant = [m for m in msgs if m.get("role") == "assistant"]
     return {"line": line, "system": system, "user": first("user"),
-            "assistant": _message_text(assistant[-1]) if assistant else "", "turns": len(assistant),
+            "assistant": message_text(assistant[-1]) if assistant else "", "turns": len(assistant),
             "tools": _tool_names(ex), "conversation": conversation(ex.get("messages"))}
 
 
@@ -136,7 +136,7 @@ def wandb_chat_cells(ex: dict[str, Any]) -> dict[str, str]:
     user = next((m for m in reversed(msgs[:last]) if m.get("role") == "user"), None)
     return {"role: system": text_of(system.get("content")) if system else "",
             "role: user": text_of(user.get("content")) if user else "",
-            "role: assistant": _message_text(msgs[last]) if last < len(msgs) else ""}
+            "role: assistant": message_text(msgs[last]) if last < len(msgs) else ""}
 
 
 def _examples(source: Source, fmt: str | None):

@@ -108,6 +108,7 @@ ROUTE_TABLE: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/models", "models.list"),
         ("GET", r"/models/(?P<id>[^/]+)", "models.retrieve"),
         ("DELETE", r"/models/(?P<id>[^/]+)", "models.delete"),
+        ("POST", r"/chat/completions", "chat.completions"),
     ]
 ]
 
@@ -141,6 +142,9 @@ class Api:
         # a job's events listed newest first and the index of each event id, for the few jobs last
         # listed: paging through a 100,000-step job's events must not render them all per page
         self._events: OrderedDict[str, tuple[tuple, list[render.Event], dict[str, int]]] = OrderedDict()
+        self._chat: Any = None  # ftsync.emulator.chat.Chat, made when first asked
+        self.chat_rpm: int | None = None  # requests per minute the chat endpoint allows (None: no limit)
+        self._chat_times: list[float] = []
 
     def handle(self, route: str, target: str | None, req: Request) -> Response:
         handler = getattr(self, "_" + route.replace(".", "_"))
@@ -292,11 +296,43 @@ class Api:
         entry = self.ws.add_file(filename or "upload.jsonl", content, int(self.ws.now()), purpose_text)
         return Response.json(render.file_object(entry, self.mode))
 
+    # ---- chat --------------------------------------------------------------------------------
+    @property
+    def chat(self) -> Any:
+        from .chat import Chat  # (it uses this module's errors)
+
+        if self._chat is None:
+            self._chat = Chat(self.ws)
+        return self._chat
+
+    def _chat_completions(self, req: Request) -> Response:
+        headers = self._rate_limit()
+        return Response.json(self.chat.complete(req.json_body()), headers=headers)
+
+    def _rate_limit(self) -> dict[str, str]:
+        """OpenAI's request headers over a sliding minute; past the limit a 429 with retry-after."""
+        limit = self.chat_rpm or 10_000
+        now = self.ws.now()
+        self._chat_times = [t for t in self._chat_times if t > now - 60]
+        if len(self._chat_times) >= limit:
+            wait = max(1, int(self._chat_times[0] + 60 - now) + 1)
+            raise ApiError(429, f"Rate limit reached for requests per min (RPM): Limit {limit}. Please try again "
+                                f"in {wait}s.", type="requests", code="rate_limit_exceeded",
+                           headers={"retry-after": str(wait), "x-ratelimit-limit-requests": str(limit),
+                                    "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": f"{wait}s"})
+        self._chat_times.append(now)
+        reset = int(self._chat_times[0] + 60 - now) if self._chat_times else 0
+        return {"x-ratelimit-limit-requests": str(limit),
+                "x-ratelimit-remaining-requests": str(limit - len(self._chat_times)),
+                "x-ratelimit-reset-requests": f"{max(reset, 0)}s"}
+
     # ---- models ----------------------------------------------------------------------------
     def _models(self) -> list[dict[str, Any]]:
+        from .chat import shutdown_date
+
         now = self.ws.now()
-        out = [render.model_object(m, created, "system") for m, created in BASE_MODELS]
-        out += [render.model_object(m, int(plan.planned_end), self.ws.organization_id)
+        out = [render.model_object(m, created, "system", shutdown_date(m)) for m, created in BASE_MODELS]
+        out += [render.model_object(m, int(plan.planned_end), self.ws.organization_id, shutdown_date(m, plan))
                 for m, plan in self.ws.fine_tuned_models(now)]
         return out
 

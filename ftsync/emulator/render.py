@@ -262,5 +262,6 @@ def result_file_entry(ws: Workspace, plan: JobPlan, encoding: str) -> FileEntry:
                      int(plan.planned_end), result_content(plan, encoding))
 
 
-def model_object(model_id: str, created: int, owned_by: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by}
+def model_object(model_id: str, created: int, owned_by: str, shutdown_date: str | None = None) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": created, "owned_by": owned_by,
+            "shutdown_date": shutdown_date}

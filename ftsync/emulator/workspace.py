@@ -12,6 +12,14 @@ from .datagen import FixedLineFile
 from .rand import ident
 from .timeline import JobPlan
 
+# `shutdown_date` as the models endpoint reports it (the 2026 announcements); a fine-tuned model stops
+# answering with its base model
+SHUTDOWN_DATES = {
+    "gpt-4.1-2025-04-14": "2027-01-14", "gpt-4.1-mini-2025-04-14": "2027-01-14",
+    "gpt-4o-2024-08-06": "2027-01-14", "gpt-4o-mini-2024-07-18": "2027-01-14",
+    "gpt-4.1-nano-2025-04-14": "2026-10-23", "o4-mini-2025-04-16": "2026-10-23", "gpt-3.5-turbo-0125": "2026-10-23",
+    "babbage-002": "2026-10-23", "davinci-002": "2026-10-23",
+}
 BASE_MODELS = [
     ("gpt-4.1-2025-04-14", 1744416000),
     ("gpt-4.1-mini-2025-04-14", 1744416000),
