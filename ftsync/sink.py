@@ -29,7 +29,9 @@ from .ledger import SyncRecord
 from .settings import WandbSettings
 from .snapshot import DatasetRef, JobSnapshot, hyperparameters_of
 from .wandb_offline import unwritten
-from .wandb_session import explicit_credentials
+from .wandb_session import explicit_credentials, thread_safe_artifact_caches
+
+thread_safe_artifact_caches()  # runs are written from several threads (the dashboard, parallel syncs)
 
 RESERVED_INIT_KWARGS = ("id", "name", "project", "entity", "job_type", "reinit", "resume", "resume_from", "fork_from")
 DATASET_TYPES = {"train": "training_files", "valid": "validation_files"}
@@ -146,9 +148,9 @@ def add_large_file(artifact: wandb.Artifact, path: Path, name: str) -> None:
 
 
 def run_copy(table: wandb.Table) -> wandb.Table:
-    """The same rows as a Table of the run's own. Logging the Table added to an artifact makes wandb
-    log a reference to that artifact by its client id, which it failed to resolve (KeyError) for one
-    run in 33 when many runs are written in one process (the dashboard); a copy has no such link."""
+    """The same rows as a Table of the run's own. The Table added to an artifact would be logged as a
+    reference to that artifact by its client id, which wandb resolves from a process-wide cache of the
+    last 100 artifacts: a sync of many jobs in one process outgrows it."""
     return wandb.Table(columns=list(table.columns), data=table.data)
 
 

@@ -1,4 +1,5 @@
-"""Keeping wandb's process-wide credentials untouched while ftsync uses explicit ones.
+"""Keeping wandb's process-wide state safe for several runs at once: its credentials untouched while
+ftsync uses explicit ones, and its artifact caches safe from threads.
 
 wandb 0.31 treats an explicit key (`wandb.init(settings=Settings(api_key=..., base_url=...))`,
 `wandb.Api(api_key=...)`) as the process's session credentials from then on, and writes the key
@@ -53,3 +54,35 @@ def explicit_credentials(active: bool = True) -> Iterator[None]:
         finally:
             if state is not None:
                 _restore(state)
+
+
+_caches_lock = threading.RLock()
+
+
+def thread_safe_artifact_caches() -> None:
+    """wandb keeps every Artifact made in the process in two module-level CappedDicts of 100 entries
+    (`wandb.sdk.artifacts.artifact_instance_cache`), pruned with `del` and no lock: two threads making
+    artifacts at once past 100 both delete the oldest key, and one of them raises KeyError(<the
+    artifact's client id>) from `wandb.Artifact(...)` or `run.log(table)`. That failed one job in 33
+    when the dashboard synced a whole account. The class's insert and prune run under one lock here,
+    and a key already gone is skipped; idempotent. Holds no user data."""
+    try:
+        from wandb.sdk.lib.capped_dict import CappedDict
+    except ImportError:  # a wandb without it has nothing to mend
+        return
+    if getattr(CappedDict, "_ftsync_thread_safe", False):
+        return
+    insert = CappedDict.__setitem__
+
+    def __setitem__(self: Any, key: str, val: Any) -> None:
+        with _caches_lock:
+            insert(self, key, val)
+
+    def _prune_dict(self: Any, max_size: int) -> None:
+        with _caches_lock:
+            for key in list(self.keys())[: max(0, len(self) - max_size)]:
+                self.pop(key, None)
+
+    CappedDict.__setitem__ = __setitem__  # type: ignore[method-assign]
+    CappedDict._prune_dict = _prune_dict  # type: ignore[method-assign]
+    CappedDict._ftsync_thread_safe = True  # type: ignore[attr-defined]

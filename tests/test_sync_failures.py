@@ -66,7 +66,7 @@ def test_rate_limits_and_dropped_connections_are_ridden_out(frozen_demo, sync_en
     emu.faults.add("files.content:drop:times=2")
     picks = [demo_job(emu, status="succeeded", validation=True), demo_job(emu, status="succeeded", method="dpo")]
     report = sync_jobs(options(emu, sync_env, job_ids=picks))
-    assert [o.outcome for o in report.outcomes] == ["synced", "synced"]
+    assert [o.outcome for o in report.outcomes] == ["synced", "synced"], [o.message for o in report.outcomes]
     assert emu.faults.rules[0].fired == 3 and emu.faults.rules[1].fired == 2
 
 
