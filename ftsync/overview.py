@@ -131,3 +131,21 @@ def recent_failures(jobs: list[dict[str, Any]], limit: int = 5) -> list[dict[str
     return [{"id": j["id"], "name": j.get("user_provided_suffix") or j.get("model") or "",
              "when": utc_minutes(pd.Series([j.get("created_at")])).iloc[0],
              "reason": job_error(j) or "no reason given"} for j in failed[:limit]]
+
+
+def serving_deadlines(rows: list[dict[str, Any]], within_days: int = 60) -> str | None:
+    """"3 models stop serving within 60 days, 1 of them recorded: support-v4 (2027-01-14, 42 days), …",
+    most urgent first, and how many no longer serve; None when no model's date is near or past."""
+    dated = [r for r in rows if r.get("days_left") is not None and r.get("fine_tuned_model")]
+    soon = sorted((r for r in dated if 0 < r["days_left"] <= within_days), key=lambda r: r["days_left"])
+    gone = sum(1 for r in dated if r["days_left"] <= 0)
+    parts = []
+    if soon:
+        recorded = sum(1 for r in soon if r.get("recorded"))
+        named = ", ".join(f"{r.get('suffix') or r['id']} ({r['serves_until']}, {r['days_left']} days)" for r in soon[:3])
+        more = f" and {len(soon) - 3} more" if len(soon) > 3 else ""
+        parts.append(f"{len(soon)} model{'s' if len(soon) != 1 else ''} stop serving within {within_days} days, "
+                     f"{recorded} of them recorded: {named}{more}")
+    if gone:
+        parts.append(f"{gone} no longer serve{'s' if gone == 1 else ''}")
+    return ". ".join(parts) + "." if parts else None

@@ -20,7 +20,8 @@ if not jobs:
 
 tasks = st.session_state[TASKS]
 busy = REGISTRY.busy(conn.account)  # jobs a sync of this account holds, started from any session
-rows = job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home, app_url=conn.wandb.app_url, busy=busy)
+rows = job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home, app_url=conn.wandb.app_url, busy=busy,
+                account=conn.openai.fingerprint)
 frame = rows_frame(rows)
 online = not conn.wandb.offline
 

@@ -8,6 +8,7 @@ instead of showing another, and gives each job one colour and a readable legend 
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import re
@@ -210,3 +211,32 @@ def test_metrics_tables_show_no_none(demo_jobs):
     at = _metrics_page(demo_jobs[("orders-big", "failed")]["id"], demo_jobs[("support-v2", "failed")]["id"])
     for frame in (d.value for d in at.dataframe):  # a missing value shows as "None" in st.dataframe
         assert not frame.isna().any().any() and "None" not in frame.astype(str).to_string()
+
+
+def test_home_says_which_models_stop_serving_soon_most_urgent_first():
+    """The demo's gpt-4o / gpt-4.1 fine-tunes serve until 2027-01-14; its gpt-4.1-nano, o4-mini,
+    gpt-3.5 and babbage/davinci ones stopped on 2026-10-23 (the dates OpenAI announced)."""
+    at = new_app()
+    at.run()
+    assert not at.exception
+    [warning] = [w.value.replace("\\", "") for w in at.warning if "stop serving" in w.value]  # markdown escapes off
+    days = (datetime.date(2027, 1, 14) - datetime.datetime.now(datetime.timezone.utc).date()).days
+    if 0 < days <= 60:
+        assert re.search(rf"\d+ models stop serving within 60 days, 0 of them recorded: .*\(2027-01-14, {days} days\)",
+                         warning)
+    assert re.search(r"\d+ no longer serve", warning) and "ftsync record" in warning
+
+
+def test_the_deadline_line_counts_recorded_models_and_orders_by_urgency():
+    rows = [{"id": "ftjob-a", "suffix": "late", "fine_tuned_model": "ft:a", "serves_until": "2027-01-20", "days_left": 48,
+             "recorded": 0},
+            {"id": "ftjob-b", "suffix": None, "fine_tuned_model": "ft:b", "serves_until": "2027-01-14", "days_left": 42,
+             "recorded": 30},
+            {"id": "ftjob-c", "suffix": "old", "fine_tuned_model": "ft:c", "serves_until": "2026-10-23", "days_left": -41,
+             "recorded": 0},
+            {"id": "ftjob-d", "suffix": "far", "fine_tuned_model": "ft:d", "serves_until": "2027-09-01", "days_left": 272,
+             "recorded": 0}]
+    assert overview.serving_deadlines(rows) == ("2 models stop serving within 60 days, 1 of them recorded: "
+                                                "ftjob-b (2027-01-14, 42 days), late (2027-01-20, 48 days). "
+                                                "1 no longer serves.")
+    assert overview.serving_deadlines(rows[3:]) is None

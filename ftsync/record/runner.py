@@ -312,10 +312,13 @@ def run_record(options: RecordOptions, estimate: Estimate, progress: ProgressFn 
         with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="ftsync-record") as pool:
             asked = [_ask_all(client, task, options, ledger, account, pace, pool, progress, counter, total, lock)
                      for task in estimate.tasks]  # every model's requests queued at once, `concurrency` in flight
-            for outcome, futures in asked:
-                for f in futures:
-                    f.result()
-                outcomes.append(outcome)
+            try:
+                for outcome, futures in asked:
+                    for f in futures:
+                        f.result()
+                    outcomes.append(outcome)
+            except openai.AuthenticationError as exc:  # the key was revoked midway: one line, the rest kept
+                raise AuthError(describe_openai_error(exc, "answering")) from None
         written = []
         if options.log_to_wandb:
             from .wandb_out import write_outputs

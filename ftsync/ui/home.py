@@ -74,8 +74,12 @@ def home_page() -> None:
         no_jobs_yet()
         go_to()
         return
-    frame = overview.jobs_frame([r.to_dict() for r in job_rows(jobs, ledger(conn), *conn.wandb.scope,
-                                                               home=conn.home)])
+    rows = [r.to_dict() for r in job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home,
+                                          account=conn.openai.fingerprint)]
+    if line := overview.serving_deadlines(rows):
+        st.warning(f"{plain(line)} Record what they answer with `ftsync record` before they are gone.",
+                   icon=":material/schedule:")
+    frame = overview.jobs_frame(rows)
     st.subheader(f"{len(frame)} fine-tuning jobs")
     counts, unit = overview.jobs_over_time(frame)
     over_time, synced = st.columns([2, 1])

@@ -19,7 +19,8 @@ from ..catalog import SYNC_STATES, SYNCED_SO_FAR, JobRow
 # the wrong type) is shown only when a shown job has one, Logged by when a job's run is OpenAI's own.
 COLUMNS = {"sync_state": "Sync state", "id": "Job", "status": "Status", "logged_by": "Logged by", "error": "Error",
            "problem": "Problem", "wandb": "W&B run", "suffix": "Suffix", "model": "Base model", "method": "Method", "created": "Created",
-           "duration": "Duration", "trained_tokens": "Trained tokens", "fine_tuned_model": "Fine-tuned model"}
+           "duration": "Duration", "trained_tokens": "Trained tokens", "fine_tuned_model": "Fine-tuned model",
+           "serves_until": "Serves until", "recorded": "Answers recorded"}
 STATUSES = ("validating_files", "queued", "running", "paused", "succeeded", "failed", "cancelled")
 METHODS = ("supervised", "dpo", "reinforcement")
 FILTERS = {"sync_state": SYNC_STATES, "status": STATUSES, "method": METHODS}  # fixed choices: chips never vanish
@@ -82,6 +83,14 @@ def wandb_cell(row: pd.Series, online: bool, pending: Collection[str]) -> str:
     return ""
 
 
+def until_cell(row: pd.Series) -> str:
+    """`2027-01-14 (42 days)`, `2026-10-23 (gone)`, or "" without a model or a date."""
+    if not isinstance(row["serves_until"], str):
+        return ""
+    left = row["days_left"]
+    return f"{row['serves_until']} ({'gone' if left <= 0 else f'{int(left)} days'})"
+
+
 def error_cell(row: pd.Series) -> str:
     """What went wrong: why OpenAI failed the job, and why its last sync failed."""
     parts = [row["job_error"]]
@@ -103,6 +112,8 @@ def jobs_table(frame: pd.DataFrame, *, online: bool = False, pending: Collection
     out["created"] = frame["created_at"].map(utc_time)
     out["duration"] = frame["duration_seconds"].map(duration)
     out["trained_tokens"] = pd.to_numeric(frame["trained_tokens"], errors="coerce").astype("Int64")
+    out["serves_until"] = frame.apply(until_cell, axis=1) if len(frame) else ""
+    out["recorded"] = pd.to_numeric(frame["recorded"], errors="coerce").astype("Int64")
     columns = [c for c in COLUMNS if (c != "problem" or out[c].notna().any())
                # only when some job's run is OpenAI's own (its W&B integration)
                and (c != "logged_by" or out[c].str.contains("OpenAI").any())]

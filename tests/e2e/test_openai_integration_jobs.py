@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from ftsync.emulator import Emulator
 
 from .conftest import SHOTS, wait_for_app
-from .test_jobs_page import grid, row_texts, tick
+from .test_jobs_page import cell, grid, row_texts, tick
 from .test_two_visitors import connect, local_server, nav  # noqa: F401 - local_server is a fixture
 
 pytestmark = pytest.mark.e2e
@@ -43,6 +43,7 @@ def search(page, text: str) -> None:
     box.fill(text)
     box.press("Enter")
     wait_for_app(page)
+    expect(cell(page, 0, 1)).to_have_text(text, timeout=30_000)  # the grid redrawn with the job searched for
 
 
 @pytest.mark.parametrize("width,height", [(1400, 1000), (390, 844)])
