@@ -124,14 +124,21 @@ class SyncReport:
 ProgressFn = Callable[[Progress], None]
 
 
-def _client(options: SyncOptions) -> tuple[openai.OpenAI, str]:
-    if options.client is not None:
-        c = options.client
-        return c, fingerprint(str(c.api_key), str(c.base_url))
-    settings = options.openai or OpenAISettings.from_env()
-    # the client's transport bounds each answer with the same limits the sync uses
-    settings = dataclasses.replace(settings, limits=options.effective_limits)
+def openai_client(client: openai.OpenAI | None, settings: OpenAISettings | None,
+                  limits: Limits | None = None) -> tuple[openai.OpenAI, str]:
+    """The client to use and its account fingerprint: the caller's own, else one made from the settings
+    (or the environment), whose transport bounds each answer with `limits`; a client made here is the
+    caller's to close."""
+    if client is not None:
+        return client, fingerprint(str(client.api_key), str(client.base_url))
+    settings = settings or OpenAISettings.from_env()
+    if limits is not None:
+        settings = dataclasses.replace(settings, limits=limits)
     return settings.client(), settings.fingerprint
+
+
+def _client(options: SyncOptions) -> tuple[openai.OpenAI, str]:
+    return openai_client(options.client, options.openai, options.effective_limits)
 
 
 def select_jobs(client: openai.OpenAI, options: SyncOptions) -> tuple[list[dict[str, Any]], list[JobOutcome]]:

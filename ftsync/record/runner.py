@@ -25,7 +25,7 @@ from ..datasets.tokens import PER_MESSAGE, encoding_for_model, message_tokens, t
 from ..errors import AuthError, ConfigError, FtsyncError, describe_openai_error
 from ..filecache import FileCache
 from ..ledger import Ledger
-from ..settings import OpenAISettings, WandbSettings, fingerprint, ftsync_home
+from ..settings import OpenAISettings, WandbSettings, ftsync_home
 from ..source import fetch_dataset, list_checkpoints, list_jobs, retrieve_job
 from . import store
 from .deadlines import Deadline, deadline, listed_shutdowns
@@ -131,11 +131,9 @@ class RecordReport:
 
 # ---- planning ------------------------------------------------------------------------------------
 def _client(options: RecordOptions) -> tuple[openai.OpenAI, str]:
-    if options.client is not None:
-        c = options.client
-        return c, fingerprint(str(c.api_key), str(c.base_url))
-    settings = options.openai or OpenAISettings.from_env()
-    return settings.client(), settings.fingerprint
+    from ..sync import openai_client
+
+    return openai_client(options.client, options.openai)
 
 
 def _jobs(client: openai.OpenAI, options: RecordOptions) -> list[dict[str, Any]]:
@@ -151,6 +149,11 @@ def plan_record(options: RecordOptions) -> Estimate:
     if options.examples < 1 or options.concurrency < 1 or not options.max_cost >= 0:
         raise ConfigError("--examples and --concurrency must be at least 1, --max-cost 0 or more")
     client, key_fp = _client(options)
+    with contextlib.nullcontext() if options.client is not None else client:  # a client made here is closed here
+        return _plan(client, key_fp, options)
+
+
+def _plan(client: openai.OpenAI, key_fp: str, options: RecordOptions) -> Estimate:
     home = Path(options.home) if options.home else ftsync_home()
     ledger, cache = Ledger.in_home(home), FileCache(home, key_fp)
     served = listed_shutdowns(client)
