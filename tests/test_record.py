@@ -179,3 +179,32 @@ def test_jobs_json_says_until_when_each_model_serves_and_what_is_recorded(emu, s
     table = subprocess.run([sys.executable, "-m", "ftsync.cli", "jobs"], env=cli_env(emu, sync_env),
                            capture_output=True, text=True, timeout=120).stdout
     assert "serves until" in table and "2026-10-23 (gone)" in table
+
+
+def test_azure_answers_through_each_jobs_deployment_and_a_missing_one_is_one_line(emu, sync_env):
+    """Azure serves a fine-tuned model only once deployed: each job's model is asked through the
+    deployment named for it; a job without one, and a deployment Azure does not have, are one line
+    each, and the others are recorded."""
+    deployed = pick(emu, train="support_train.jsonl", model="gpt-4.1-2")
+    wrong = pick(emu, train="order_tools_train.jsonl", model="gpt-4.1-mini")
+    unnamed = pick(emu, method="dpo", model="gpt-4.1-mini")
+    model = emu.workspace.jobs[deployed].fine_tuned_model
+    emu.api.deployments = {"support-prod": model}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env.update(AZURE_OPENAI_ENDPOINT=emu.azure_endpoint, AZURE_OPENAI_API_KEY=emu.api_key,
+               OPENAI_API_VERSION="2024-10-21")
+    done = subprocess.run([sys.executable, "-m", "ftsync.cli", "record", "--id", deployed, "--id", wrong, "--id", unnamed,
+                           "--deployment", f"{deployed}=support-prod", "--deployment", f"{wrong}=orders-prod",
+                           "--examples", "4", "--yes"], env=env, capture_output=True, text=True, timeout=240,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    said = done.stdout + done.stderr
+    assert f"--deployment {unnamed}=NAME" in said
+    assert [x for x in said.splitlines() if "Azure has no deployment 'orders-prod'" in x]
+    assert "unknown price" not in said.lower()  # priced as the model the deployment serves
+    _, rows, artifact = outputs_of(sync_env, deployed)
+    assert len(rows) == 4 and all(r["fine-tuned: answer"] for r in rows)
+    assert artifact.metadata["models"] == {"fine-tuned": "support-prod"}
+    # each prompt reached the emulator once, through the deployment, as the model deployed there
+    asked = {k.rsplit("\x00", 1)[1]: n for k, n in emu.api.chat.calls.items()}
+    assert set(asked) == {model} and sum(emu.api.chat.calls.values()) == 4

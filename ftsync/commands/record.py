@@ -117,8 +117,11 @@ def print_report(report: RecordReport) -> None:
              o.scores.get("similarity", ""), o.gone or "") for o in report.outcomes]
     if rows:
         print(table(["job", "model", "answered", "asked now", "failed", "exact", "similarity", "note"], rows))
+    for o in report.outcomes:
+        if o.gone:  # the table cuts its note
+            print(f"  {o.job_id}: {o.gone}")
     for job, where in report.wandb:
-        print(f"  {job}: W&B {where}")
+        print(f"  {job}: W&B {where}" if where.startswith(("/", "http")) or "/" in where.split()[0] else f"  {job}: {where}")
     print(f"Recorded in {report.seconds:.1f}s")
 
 

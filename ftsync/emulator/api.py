@@ -109,6 +109,7 @@ ROUTE_TABLE: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", r"/models/(?P<id>[^/]+)", "models.retrieve"),
         ("DELETE", r"/models/(?P<id>[^/]+)", "models.delete"),
         ("POST", r"/chat/completions", "chat.completions"),
+        ("POST", r"/deployments/(?P<id>[^/]+)/chat/completions", "chat.deployment"),  # Azure
     ]
 ]
 
@@ -145,6 +146,7 @@ class Api:
         self._chat: Any = None  # ftsync.emulator.chat.Chat, made when first asked
         self.chat_rpm: int | None = None  # requests per minute the chat endpoint allows (None: no limit)
         self._chat_times: list[float] = []
+        self.deployments: dict[str, str] = {}  # Azure: deployment name -> the model it serves
 
     def handle(self, route: str, target: str | None, req: Request) -> Response:
         handler = getattr(self, "_" + route.replace(".", "_"))
@@ -308,6 +310,16 @@ class Api:
     def _chat_completions(self, req: Request) -> Response:
         headers = self._rate_limit()
         return Response.json(self.chat.complete(req.json_body()), headers=headers)
+
+    def _chat_deployment(self, req: Request, name: str) -> Response:
+        """Azure names the deployment in the path; it answers as the model deployed there."""
+        model = self.deployments.get(name)
+        if model is None:
+            raise ApiError(404, "The API deployment for this resource does not exist. If you created the deployment "
+                                "within the last 5 minutes, please wait a moment and try again.",
+                           code="DeploymentNotFound")
+        headers = self._rate_limit()
+        return Response.json(self.chat.complete({**req.json_body(), "model": model}), headers=headers)
 
     def _rate_limit(self) -> dict[str, str]:
         """OpenAI's request headers over a sliding minute; past the limit a 429 with retry-after."""

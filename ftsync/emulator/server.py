@@ -224,11 +224,13 @@ class Emulator:
                  api_key: str = DEFAULT_API_KEY, mode: str = "realistic", faults: str | list[str] | None = None,
                  seed: int = 0, speed: float = 1.0, result_encoding: str = "base64", verbose: bool = False,
                  latency: float = 0.0, webhook_url: str | None = None, webhook_secret: str | None = None,
-                 chat_rpm: int | None = None, **workspace_options: Any):
+                 chat_rpm: int | None = None, deployments: dict[str, str] | None = None,
+                 **workspace_options: Any):
         ws = workspace if isinstance(workspace, Workspace) else build_workspace(
             workspace, seed=seed, speed=speed, **workspace_options)
         self.api = Api(ws, mode=mode, result_encoding=result_encoding)
         self.api.chat_rpm = chat_rpm  # /chat/completions requests per minute (None: no limit, headers still sent)
+        self.api.deployments = dict(deployments or {})  # Azure: deployment name -> model (fine-tuned or base)
         self.faults = FaultInjector.parse(faults, seed)
         if not latency >= 0:  # also refuses nan
             raise ValueError(f"latency must be 0 or more seconds, not {latency}")

@@ -35,6 +35,9 @@ from .prompts import Example, examples_from, max_tokens_for
 
 DEFAULT_EXAMPLES, DEFAULT_CONCURRENCY, DEFAULT_MAX_COST = 100, 8, 2.0
 GONE = "no longer serves"
+AZURE_DATES = "an Azure deployment: retired on Azure's own dates (see the deployment in Azure AI Foundry)"
+NO_DEPLOYMENT = ("Azure has no deployment {0!r} on this resource: deploy the job's fine-tuned model under that "
+                 "name (or pass the name it has with --deployment JOB=NAME), then record again")
 REPLY_TOKENS = 3  # every reply is primed with <|start|>assistant<|message|>
 
 
@@ -72,12 +75,13 @@ class ModelTask:
     deadline: Deadline
     done: set[int] = field(default_factory=set)  # lines answered already (ledger)
     gone: str | None = None  # why it no longer serves
+    served: str = ""  # the model that answers (Azure: the one deployed), for prices and tokens
 
     @property
     def cost(self) -> float:
         todo = [i for i, e in enumerate(self.examples) if e.line not in self.done]
         share = len(todo) / len(self.examples) if self.examples else 0
-        return cost(self.model, int(self.input_tokens * share), int(self.output_tokens * share))
+        return cost(self.served or self.model, int(self.input_tokens * share), int(self.output_tokens * share))
 
 
 @dataclass
@@ -104,7 +108,7 @@ class Estimate:
 
     @property
     def unknown_prices(self) -> list[str]:
-        return sorted({t.model for t in self.tasks if not rates(t.model)[2]})
+        return sorted({t.served or t.model for t in self.tasks if not rates(t.served or t.model)[2]})
 
 
 @dataclass
@@ -191,22 +195,23 @@ def _plan_job(client: openai.OpenAI, job: dict[str, Any], options: RecordOptions
         source = f"{'training' if seen else 'validation'} file {file_id}" + (" (seen in training)" if seen else "")
     if not examples:
         return f"no chat examples in the {source}"
-    models = [(job["fine_tuned_model"], "fine-tuned")]
+    models = [(job["fine_tuned_model"], "fine-tuned", job["fine_tuned_model"])]
     if options.checkpoints:
         for ckpt in list_checkpoints(client, job["id"]):
             name = ckpt.get("fine_tuned_model_checkpoint")
             if isinstance(name, str) and name != job["fine_tuned_model"]:
-                models.append((name, f"checkpoint step {ckpt.get('step_number')}"))
+                models.append((name, f"checkpoint step {ckpt.get('step_number')}", name))
     if options.base and isinstance(job.get("model"), str):
-        models.append((job["model"], "base"))
+        models.append((job["model"], "base", job["model"]))
     if options.deployments or _is_azure(client):
         deployment = options.deployments.get(job["id"])
         if deployment is None:
             return (f"Azure serves a fine-tuned model only once deployed: name its deployment with "
                     f"--deployment {job['id']}=NAME")
-        models = [(deployment, "fine-tuned (deployment)")]
+        models = [(deployment, "fine-tuned", job["fine_tuned_model"])]  # it serves the job's model
     done = {(a.model, a.line) for a in store.answers(ledger, account, job["id"]) if a.answer is not None}
-    tasks = [_task(job["id"], model, role, examples, served, done) for model, role in models]
+    tasks = [_task(job["id"], model, role, examples, served, done, answers_as)
+             for model, role, answers_as in models]
     return JobPlanned(job, tasks, seen, source)
 
 
@@ -215,8 +220,8 @@ def _is_azure(client: openai.OpenAI) -> bool:
 
 
 def _task(job_id: str, model: str, role: str, examples: list[Example], served: dict[str, Any],
-          done: set[tuple[str, int]]) -> ModelTask:
-    enc = encoding_for_model(_encoding_model(model))
+          done: set[tuple[str, int]], answers_as: str) -> ModelTask:
+    enc = encoding_for_model(_encoding_model(answers_as))
     counter = enc.counter()
     inputs, limits = 0, []
     for ex in examples:
@@ -224,9 +229,10 @@ def _task(job_id: str, model: str, role: str, examples: list[Example], served: d
         inputs += REPLY_TOKENS
         reference = None if ex.reference is None else message_tokens(counter, ex.reference)[0] - PER_MESSAGE
         limits.append(max_tokens_for(reference))
-    until = deadline(model, served.get(model))
+    # Azure keeps a deployment on its own dates, not OpenAI's: a deployment has none announced here
+    until = deadline(model, served.get(model)) if answers_as == model else Deadline(None, AZURE_DATES)
     task = ModelTask(job_id, model, role, examples, inputs, sum(limits), limits, until,
-                     done={line for m, line in done if m == model})
+                     done={line for m, line in done if m == model}, served=answers_as)
     if not until.serving():
         task.gone = f"{model} {GONE} (since {until.until}; {until.source})"
     return task
@@ -328,6 +334,9 @@ def run_record(options: RecordOptions, estimate: Estimate, progress: ProgressFn 
 
             for planned in estimate.jobs:
                 answers = store.answers(ledger, account, planned.job["id"])
+                if not any(a.answer is not None for a in answers):  # no run is opened for an empty table
+                    written.append((planned.job["id"], "not written: no model of the job answered"))
+                    continue
                 try:
                     written.append((planned.job["id"], write_outputs(planned, answers, options, ledger)))
                 except FtsyncError as exc:
@@ -374,7 +383,8 @@ def _ask_all(client: openai.OpenAI, task: ModelTask, options: RecordOptions, led
         except openai.NotFoundError as exc:
             if not stop.is_set():
                 stop.set()
-                outcome.gone = f"{task.model} {GONE} ({describe_openai_error(exc, 'answering')})"
+                outcome.gone = (NO_DEPLOYMENT.format(task.model) if getattr(exc, "code", None) == "DeploymentNotFound"
+                                else f"{task.model} {GONE} ({describe_openai_error(exc, 'answering')})")
                 store.put(ledger, account, store.Answer(task.job_id, task.model, 0, None, outcome.gone))
         except openai.AuthenticationError:
             stop.set()
