@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from ftsync import connection
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ["pages/1_Connect.py", "pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py", "pages/5_History.py"]
+PAGES = ["pages/1_Connect.py", "pages/2_Jobs.py", "pages/3_Metrics.py", "pages/4_Datasets.py", "pages/5_History.py",
+         "pages/6_Models.py"]
 # The emulators of these tests listen on 127.0.0.1: the operator allows that, as a team would its proxy.
 LOCAL_ALLOWED = {"allowed_endpoints": ["127.0.0.1"], "allow_private_endpoints": True}
 

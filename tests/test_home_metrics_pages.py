@@ -76,7 +76,7 @@ def test_the_navigation_calls_the_entrypoint_home_and_titles_every_page():
     assert not at.exception
     # the pages st.navigation registered (AppTest keeps them to resolve switch_page)
     names = [info["page_name"] for info in at._registered_pages.values()]
-    assert names == ["Home", "Connect", "Jobs", "Metrics", "Datasets", "History"]
+    assert names == ["Home", "Connect", "Jobs", "Metrics", "Datasets", "History", "Models"]
     assert at.title[0].value == "ftsync"
     at.switch_page(METRICS).run()
     at.switch_page("app.py").run()  # Home is app.py itself: reachable by its file, like every page

@@ -59,6 +59,7 @@ class RecordOptions:
     deployments: dict[str, str] = field(default_factory=dict)  # Azure: job id -> deployment of its model
     home: Path | None = None
     log_to_wandb: bool = True
+    max_seconds: float | None = None  # then nothing more is asked (what is answered is kept)
 
 
 @dataclass
@@ -127,6 +128,7 @@ class RecordReport:
     outcomes: list[TaskOutcome]
     wandb: list[tuple[str, str]]  # (job id, run path or the problem writing it)
     seconds: float = 0.0
+    stopped: str | None = None  # why asking stopped before the end (max_seconds)
 
     @property
     def ok(self) -> bool:
@@ -315,11 +317,13 @@ def run_record(options: RecordOptions, estimate: Estimate, progress: ProgressFn 
     pace = _Pace(options.concurrency)
     outcomes = []
     total = sum(len(t.examples) - len(t.done) for t in estimate.tasks if not t.gone)
-    counter = {"done": 0}
+    counter = {"done": 0, "left": 0}
     lock = threading.Lock()
+    until = started + options.max_seconds if options.max_seconds else None
     with contextlib.nullcontext() if options.client is not None else client:
         with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="ftsync-record") as pool:
-            asked = [_ask_all(client, task, options, ledger, account, pace, pool, progress, counter, total, lock)
+            asked = [_ask_all(client, task, options, ledger, account, pace, pool, progress, counter, total, lock,
+                              until)
                      for task in estimate.tasks]  # every model's requests queued at once, `concurrency` in flight
             try:
                 for outcome, futures in asked:
@@ -343,12 +347,14 @@ def run_record(options: RecordOptions, estimate: Estimate, progress: ProgressFn 
                     written.append((planned.job["id"], f"not written to W&B: {exc}"))
     for outcome in outcomes:
         outcome.scores = _means(estimate, outcome, store.answers(ledger, account, outcome.job_id))
-    return RecordReport(outcomes, written, time.monotonic() - started)
+    stopped = (f"stopped after {options.max_seconds:g} s (the time limit): {counter['left']} examples left, "
+               "asked when recorded again") if counter["left"] else None
+    return RecordReport(outcomes, written, time.monotonic() - started, stopped)
 
 
 def _ask_all(client: openai.OpenAI, task: ModelTask, options: RecordOptions, ledger: Ledger, account: str,
              pace: _Pace, pool: ThreadPoolExecutor, progress: ProgressFn | None, counter: dict[str, int],
-             total: int, lock: threading.Lock) -> tuple[TaskOutcome, list[Any]]:
+             total: int, lock: threading.Lock, until: float | None = None) -> tuple[TaskOutcome, list[Any]]:
     """The task's requests, submitted; its outcome fills in as they end."""
     outcome = TaskOutcome(task.job_id, task.model, answered=len(task.done), asked=0, failed=0, gone=task.gone)
     if task.gone:
@@ -359,6 +365,10 @@ def _ask_all(client: openai.OpenAI, task: ModelTask, options: RecordOptions, led
     def one(index: int) -> None:
         ex = task.examples[index]
         if stop.is_set():
+            return
+        if until is not None and time.monotonic() >= until:  # out of time: left for the next record
+            with lock:
+                counter["left"] += 1
             return
         pace.before()
         headers = None

@@ -77,8 +77,9 @@ def home_page() -> None:
     rows = [r.to_dict() for r in job_rows(jobs, ledger(conn), *conn.wandb.scope, home=conn.home,
                                           account=conn.openai.fingerprint)]
     if line := overview.serving_deadlines(rows):
-        st.warning(f"{plain(line)} Record what they answer with `ftsync record` before they are gone.",
-                   icon=":material/schedule:")
+        st.warning(f"{plain(line)} Record what they answer on **Models** (or with `ftsync record`) before they "
+                   "are gone.", icon=":material/schedule:")
+        st.page_link("pages/6_Models.py", label="Record their answers", icon=":material/neurology:")
     frame = overview.jobs_frame(rows)
     st.subheader(f"{len(frame)} fine-tuning jobs")
     counts, unit = overview.jobs_over_time(frame)

@@ -23,6 +23,7 @@ PAGES = (
     ("pages/3_Metrics.py", "Metrics", ":material/monitoring:", "Curves, events and settings of chosen jobs"),
     ("pages/4_Datasets.py", "Datasets", ":material/table_view:", "Check a training file"),
     ("pages/5_History.py", "History", ":material/schedule:", "What was synced, and offline runs to upload"),
+    ("pages/6_Models.py", "Models", ":material/neurology:", "Fine-tuned models, their deadlines; record their answers"),
 )
 
 
