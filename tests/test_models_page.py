@@ -113,7 +113,8 @@ def test_record_asks_nothing_before_the_confirmation_then_records_in_the_backgro
     assert models_table(at).loc[job_id, "Recorded"] == 6
     # the answers beside the reference, one row per example, each model's own
     answers = answers_table(at)
-    assert len(answers) == 6 and {"prompt", "reference", "fine-tuned: answer", "base: answer"} <= set(answers.columns)
+    assert list(answers.columns[:5]) == ["line", "reference", "fine-tuned: answer", "base: answer", "prompt"]
+    assert len(answers) == 6 and "rejected" not in answers.columns  # not preference data
     assert answers["fine-tuned: answer"].notna().all() and answers["reference"].str.len().gt(0).all()
     # sorted and filtered by a score
     at.selectbox(key="models_score").set_value("base: similarity").run()

@@ -136,7 +136,7 @@ def record_panel(conn: Connection, rows: list[JobRow], bounds: RecordLimits) -> 
         st.error(plain(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
         return
     requests = sum(len(t.examples) - len(t.done) for t in estimate.tasks if not t.gone)
-    tokens = sum(t.input_tokens + t.output_tokens for t in estimate.tasks if not t.gone)
+    tokens = left_tokens(estimate)
     show_estimate(estimate, requests, tokens, conn.demo)
     refusal = bounds.refusal(estimate)
     busy = task is not None and task.active
@@ -160,10 +160,23 @@ def record_panel(conn: Connection, rows: list[JobRow], bounds: RecordLimits) -> 
     no.button("Cancel", key="models_confirm_no", on_click=st.session_state.pop, args=(CONFIRM, None))
 
 
+def left_tokens(estimate: Estimate) -> int:
+    """Input and (bounded) output tokens of what is left to ask."""
+    total = 0
+    for t in estimate.tasks:
+        if not t.gone and t.examples:
+            total += int((t.input_tokens + t.output_tokens) * (len(t.examples) - len(t.done)) / len(t.examples))
+    return total
+
+
 def show_estimate(estimate: Estimate, requests: int, tokens: int, demo: bool) -> None:
     price = "demo: nothing is spent" if demo else f"prices: {estimate.prices}"
-    st.markdown(f"**Estimate: at most {estimate.total:.4f} USD** for {requests:,} requests, "
-                f"{tokens:,} tokens at most ({price})")
+    if requests:
+        st.markdown(f"**Estimate: at most {estimate.total:.4f} USD** for {requests:,} requests, "
+                    f"{tokens:,} tokens at most ({price})")
+    elif estimate.tasks:
+        st.markdown("**Every example picked is answered**: nothing left to ask (more examples, checkpoints or the "
+                    "base model would ask more).")
     if estimate.unknown_prices:
         st.caption(f"No price known for {', '.join(estimate.unknown_prices)}: the dearest assumed.")
     for job_id, why in estimate.skipped:
@@ -219,7 +232,11 @@ def answers_frame(planned: JobPlanned, answers: list[store.Answer]) -> pd.DataFr
     columns, rows = table_rows(shown, answers)
     frame = pd.DataFrame(rows, columns=columns)
     answer_columns = [c for c in columns if c.endswith(": answer")]
-    return frame[frame[answer_columns].notna().any(axis=1)] if answer_columns else frame.iloc[0:0]
+    frame = frame[frame[answer_columns].notna().any(axis=1)] if answer_columns else frame.iloc[0:0]
+    # what says nothing here goes: no rejected answers (not preference data), not from the training file
+    empty = [c for c in ("rejected", "seen_in_training") if not frame[c].fillna(False).astype(bool).any()]
+    first = ["line", "reference", *(c for c in ["rejected"] if c not in empty), *answer_columns, "prompt"]
+    return frame[first + [c for c in frame.columns if c not in first and c not in empty]]
 
 
 def score_columns(frame: pd.DataFrame) -> list[str]:
@@ -268,4 +285,6 @@ def answers_panel(conn: Connection, rows: list[JobRow]) -> None:
                "header to sort by it")
     st.dataframe(shown, hide_index=True, width="stretch", key="models_answers",
                  column_config={"prompt": st.column_config.TextColumn(width="large"),
-                                "reference": st.column_config.TextColumn(width="medium")})
+                                "reference": st.column_config.TextColumn(width="medium"),
+                                **{c: st.column_config.TextColumn(width="medium")
+                                   for c in shown.columns if c.endswith(": answer")}})
