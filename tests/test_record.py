@@ -208,3 +208,25 @@ def test_azure_answers_through_each_jobs_deployment_and_a_missing_one_is_one_lin
     # each prompt reached the emulator once, through the deployment, as the model deployed there
     asked = {k.rsplit("\x00", 1)[1]: n for k, n in emu.api.chat.calls.items()}
     assert set(asked) == {model} and sum(emu.api.chat.calls.values()) == 4
+
+
+def test_a_record_out_of_time_stops_asking_keeps_what_it_has_and_the_next_asks_the_rest(emu, sync_env):
+    """The dashboard's time limit (RecordOptions.max_seconds): past it nothing more is sent; the
+    answers so far are kept, and a record after it asks only the rest."""
+    from ftsync.record.runner import RecordOptions, plan_record, run_record
+    from ftsync.settings import OpenAISettings, WandbSettings
+
+    job_id = pick(emu, train="support_train.jsonl", model="gpt-4.1-2")
+    emu.latency = 0.2
+    options = RecordOptions(openai=OpenAISettings(api_key=emu.api_key, base_url=emu.base_url),
+                            wandb=WandbSettings(mode="offline", dir=sync_env["wandb"]), job_ids=[job_id],
+                            examples=20, concurrency=2, max_seconds=0.5, log_to_wandb=False)
+    report = run_record(options, plan_record(options))
+    first = sum(emu.api.chat.calls.values())
+    assert 0 < first < 20 and report.stopped and f"{20 - first} examples left" in report.stopped
+    emu.latency = 0.0
+    options.max_seconds = None
+    again = plan_record(options)
+    assert len(again.tasks[0].done) == first  # what was answered is kept
+    report = run_record(options, again)
+    assert report.stopped is None and sum(emu.api.chat.calls.values()) == 20  # each example asked once
