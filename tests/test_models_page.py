@@ -91,6 +91,7 @@ def test_every_fine_tuned_model_with_its_deadline_what_is_recorded_and_the_estim
     assert (live["Recorded"] == 0).all() and asked(emu) == 0  # estimating asks no model
 
 
+@pytest.mark.slow
 def test_record_asks_nothing_before_the_confirmation_then_records_in_the_background(emu):
     job_id = serving_job(emu, train="support_train.jsonl")
     at = models_page(emu)
@@ -132,6 +133,7 @@ def test_record_asks_nothing_before_the_confirmation_then_records_in_the_backgro
         str(at.button(key="models_record").help)
 
 
+@pytest.mark.slow
 def test_the_operators_limits_refuse_a_record_too_big_and_one_account_records_once_at_a_time(emu):
     job_id = serving_job(emu, train="support_train.jsonl")
     at = models_page(emu, {"record_max_usd": 0.0001, "record_max_examples": 5})
