@@ -37,8 +37,9 @@ SPEC_ROUTES = {
 
 def test_the_route_table_covers_every_spec_operation():
     served = {name for _, _, name in ROUTE_TABLE}
-    # beyond the spec's fine-tuning, files and models: chat completions, for `ftsync record`
-    assert served == set(SPEC_ROUTES) | {"chat.completions"}
+    # beyond the spec's fine-tuning, files and models: chat completions (and Azure's, per deployment),
+    # for `ftsync record`
+    assert served == set(SPEC_ROUTES) | {"chat.completions", "chat.deployment"}
     spec_ops = {(p, m) for p, ops in SPEC["paths"].items() for m in ops}
     assert spec_ops == set(SPEC_ROUTES.values())
 
