@@ -22,4 +22,4 @@ def test_page_imports_no_service_sdk(script):
 
 
 def test_there_is_a_page_per_dashboard_area():
-    assert [p.stem for p in SCRIPTS[1:]] == ["1_Connect", "2_Jobs", "3_Metrics", "4_Datasets", "5_History"]
+    assert [p.stem for p in SCRIPTS[1:]] == ["1_Connect", "2_Jobs", "3_Metrics", "4_Datasets", "5_History", "6_Models"]
