@@ -1,15 +1,16 @@
 """Every benchmark, one command, contenders side by side: writes benchmarks/RESULTS.md and the chart
 of sync ratios (benchmarks/sync_ratios.svg) that README shows.
 
-    python benchmarks/run_all.py            # about 13 minutes on 2 cores
+    python benchmarks/run_all.py            # about 18 minutes on 2 cores
     python benchmarks/run_all.py --quick    # a few minutes: one trial, smaller sizes
 
 Sections: sync (sync_bench.py: W&B's logger, ftsync same work, ftsync full, the bare W&B floor, at
 0 and 150 ms per request; 200 jobs of 2,000 steps), memory (one job with a 500 MB training file),
 datasets (datasets_bench.py: 200 MB chat validation against a cookbook-style reference, first
 preview page of a 500 MB file), dashboard (dashboard_bench.py: Jobs with 1,000 jobs, Metrics with a
-100,000-step job, the whole demo synced from the Jobs page), CLI start-up. Each target of issue #12
-is checked against the figures measured in this run.
+100,000-step job, the whole demo synced from the Jobs page), record (record_bench.py: 500 validation
+examples at 300 ms per request, default concurrency against one at a time, then under an announced
+rate limit), CLI start-up. Each target of issue #12 is checked against the figures measured in this run.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import dashboard_bench as db  # noqa: E402
+import record_bench as rb  # noqa: E402
 import sync_bench as sb  # noqa: E402
 
 
@@ -136,6 +138,16 @@ def report(results: dict) -> str:
                      f"{verdict(jp['first'] < 2)} |")
         lines.append(f"| the whole demo synced from the Jobs page: server peak RSS < 1 GB (children included) | "
                      f"{demo['peak_rss'] / 2**20:.0f} MB ({demo['wall']:.1f} s) | {verdict(demo['peak_rss'] < 2**30)} |")
+    rec = results.get("record")
+    if rec:
+        n, ms, c = rec["examples"], rec["latency_ms"], rec["default_concurrency"]
+        lines.append(f"| record, {n} examples at {ms:.0f} ms per request: default concurrency ({c}) ≥ {rb.TARGET_RATIO:g}x "
+                     f"one at a time | {rec['ratio']:.2f}x ({rec['speed'][str(c)]['ask_s']:.1f} s vs "
+                     f"{rec['speed']['1']['ask_s']:.1f} s) | {verdict(rec['ratio'] >= rb.TARGET_RATIO)} |")
+        pol = rec["politeness"]
+        polite = pol["http_429"] == 0 and pol["answered"] == n
+        lines.append(f"| record with {pol['rpm']} requests per minute announced: zero 429s, every example answered | "
+                     f"{pol['http_429']} x 429, {pol['answered']}/{n} answered ({pol['ask_s']:.1f} s) | {verdict(polite)} |")
     st = results["startup"]
     v = st["ftsync validate (20 lines)"]
     lines.append(f"| `ftsync validate` on a small file < 0.8 s | {v:.2f} s (bare interpreter {st['python -c pass']:.2f} s) "
@@ -158,6 +170,18 @@ def report(results: dict) -> str:
                   "", "First run: a new visitor's session opening the page (caches empty, modules already imported by "
                   "the server), the listing's round trips included (no API latency); warm: the best of three reruns. "
                   "Metrics' first run reads the job's 100,000 events and its result file."]
+    if rec:
+        d = rec["speed"][str(rec["default_concurrency"])]
+        lines += ["", f"## Record ({rec['examples']} examples, {rec['latency_ms']:.0f} ms per request)\n", rb.table(rec), "",
+                  "Each contender is a fresh process with a fresh ledger running `plan_record` then "
+                  "`run_record(log_to_wandb=False)`; timed is the asking: every example's /chat/completions request "
+                  f"and its answer written to the ledger (planning took {d['plan_s']:.1f} s before it; writing the W&B "
+                  f"run {d.get('wandb_s', 0):.1f} s after it, not in the figures). The emulator counts on its side every "
+                  "request it served and every 429 it answered (the SDK retries 429s). Speed: no limit set (the "
+                  "emulator announces 10,000 requests per minute); at most as many requests overlap as the "
+                  f"concurrency, so {rec['ideal_ratio']:.0f}x is the default's ceiling. Rate limit: the default "
+                  f"concurrency with {rec['politeness']['rpm']} requests per minute announced, which it would pass "
+                  f"within a minute; no less than {rec['politeness']['floor_s']:.0f} s is possible under that limit."]
     lines += ["", "## Where a target is missed\n", results.get("missed_note", "").strip() or "(see the notes in the issue)"]
     return "\n".join(lines) + "\n"
 
@@ -182,7 +206,8 @@ def main() -> None:
             sb.scenario("25 mixed jobs", 25, sb.MIXED_STEPS, 0.15, trials, sb.CONTENDERS),
             sb.scenario(f"{big} x 2,000 steps", big, (2000,), 0.0, 1, ("logger", "ftsync", "floor"))]
     results = {"dashboard": db.run(100 if args.quick else 1000, 10_000 if args.quick else 100_000, 1 if args.quick else 3),"sync": sync, "memory": memory_500mb(100 if args.quick else 500), "startup": startup(3 if args.quick else 5),
-               "datasets": datasets(20 if args.quick else 200, 50 if args.quick else 500), "quick": args.quick,
+               "datasets": datasets(20 if args.quick else 200, 50 if args.quick else 500),
+               "record": rb.run(100 if args.quick else 500, 0.3, 60 if args.quick else 300), "quick": args.quick,
                "machine": sb.machine(), "date": datetime.date.today().isoformat()}
     results["minutes"] = (time.perf_counter() - started) / 60
     if args.notes and args.notes.exists():
