@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ..record import DEFAULT_CONCURRENCY, DEFAULT_EXAMPLES, DEFAULT_MAX_COST
 from .common import add_connection_options, job_id, non_negative_number, openai_settings, positive_int, wandb_settings
 from .output import ProgressLine, table
 
@@ -28,9 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoints", action="store_true", help="each checkpoint's model answers too")
     p.add_argument("--base", action="store_true", help="and the base model, as a comparison")
     p.add_argument("--file", type=Path, help="prompts of your own (JSONL, as a training file) instead of the job's")
-    p.add_argument("--examples", type=positive_int, default=100, metavar="N", help="at most N examples per job (100)")
-    p.add_argument("--concurrency", type=positive_int, default=8, metavar="K", help="requests at once (8)")
-    p.add_argument("--max-cost", type=non_negative_number, default=2.0, metavar="USD",
+    p.add_argument("--examples", type=positive_int, default=DEFAULT_EXAMPLES, metavar="N",
+                   help=f"at most N examples per job ({DEFAULT_EXAMPLES})")
+    p.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, metavar="K",
+                   help=f"requests at once ({DEFAULT_CONCURRENCY}; fewer when the rate-limit headers say so)")
+    p.add_argument("--max-cost", type=non_negative_number, default=DEFAULT_MAX_COST, metavar="USD",
                    help="send nothing if the estimate is higher (default 2 USD)")
     p.add_argument("--deployment", action="append", default=[], metavar="JOB=NAME",
                    help="Azure: the deployment serving a job's model (repeatable)")

@@ -333,10 +333,10 @@ class Api:
                            headers={"retry-after": str(wait), "x-ratelimit-limit-requests": str(limit),
                                     "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": f"{wait}s"})
         self._chat_times.append(now)
-        reset = int(self._chat_times[0] + 60 - now) if self._chat_times else 0
+        reset = max(self._chat_times[0] + 60 - now, 0.0) if self._chat_times else 0.0
         return {"x-ratelimit-limit-requests": str(limit),
                 "x-ratelimit-remaining-requests": str(limit - len(self._chat_times)),
-                "x-ratelimit-reset-requests": f"{max(reset, 0)}s"}
+                "x-ratelimit-reset-requests": f"{reset:.3g}s"}  # as OpenAI writes it: "48.5s", "8.64s"
 
     # ---- models ----------------------------------------------------------------------------
     def _models(self) -> list[dict[str, Any]]:

@@ -27,13 +27,12 @@ from ..filecache import FileCache
 from ..ledger import Ledger
 from ..settings import OpenAISettings, WandbSettings, ftsync_home
 from ..source import fetch_dataset, list_checkpoints, list_jobs, retrieve_job
-from . import store
+from . import DEFAULT_CONCURRENCY, DEFAULT_EXAMPLES, DEFAULT_MAX_COST, store
 from .deadlines import Deadline, deadline, listed_shutdowns
 from .prices import SOURCE as PRICES_SOURCE
 from .prices import cost, rates
 from .prompts import Example, examples_from, max_tokens_for
 
-DEFAULT_EXAMPLES, DEFAULT_CONCURRENCY, DEFAULT_MAX_COST = 100, 8, 2.0
 GONE = "no longer serves"
 AZURE_DATES = "an Azure deployment: retired on Azure's own dates (see the deployment in Azure AI Foundry)"
 NO_DEPLOYMENT = ("Azure has no deployment {0!r} on this resource: deploy the job's fine-tuned model under that "
@@ -253,6 +252,9 @@ def _encoding_model(model: str) -> str:
 ProgressFn = Callable[[str, int, int], None]  # (text, done, total)
 
 
+RESET_SLACK = 1.0  # seconds waited past an announced rate-limit reset
+
+
 class _Pace:
     """Concurrency that follows OpenAI's rate-limit headers: when few requests are left in the
     window, wait until it resets instead of collecting 429s."""
@@ -271,7 +273,12 @@ class _Pace:
             time.sleep(min(wait, 60))
 
     def after(self, headers: Any) -> None:
-        self.slots.release()
+        try:
+            self._note(headers)
+        finally:  # the pause is set before the slot is free: no request slips in between
+            self.slots.release()
+
+    def _note(self, headers: Any) -> None:
         if headers is None:
             return
         try:
@@ -279,7 +286,8 @@ class _Pace:
         except (TypeError, ValueError):
             return
         if 0 <= remaining <= self.concurrency:
-            reset = _seconds(headers.get("x-ratelimit-reset-requests"))
+            # a server may round its reset time down: a little after it, not at it
+            reset = _seconds(headers.get("x-ratelimit-reset-requests")) + RESET_SLACK
             with self.lock:
                 self.resume_at = max(self.resume_at, time.monotonic() + reset)
 
