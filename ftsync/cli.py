@@ -53,7 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a log handler that cannot write (wandb's debug log on a full disk) must not print a traceback
     # per message: the failure itself is reported once, per job
     logging.raiseExceptions = False
-    return int(args.func(args))
+    from .errors import ConfigError
+
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:  # a setting a command read before its own handling (e.g. a malformed URL)
+        print(f"ftsync {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

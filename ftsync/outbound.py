@@ -60,8 +60,11 @@ class OutboundPolicy:
 
 
 def _same_origin(url: str, trusted: str) -> bool:
-    a, b = urlsplit(url), urlsplit(trusted)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port) and bool(a.hostname)
+    try:
+        a, b = urlsplit(url), urlsplit(trusted)
+        return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port) and bool(a.hostname)
+    except ValueError:  # a malformed port or host, either side: not the same origin
+        return False
 
 
 def host_allowed(host: str, policy: OutboundPolicy) -> bool:
@@ -75,8 +78,12 @@ def check_url(url: str, policy: OutboundPolicy) -> None:
     """Raise EndpointRefused (one line, naming only the host) unless `url` may be reached."""
     if any(_same_origin(url, t) for t in policy.trusted if t):
         return
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed one
+        host = parts.hostname or ""
+    except ValueError:
+        raise EndpointRefused(f"not an http(s) URL: {url[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not host:
         raise EndpointRefused(f"not an http(s) URL: {url[:80]!r}")
     if parts.username or parts.password:

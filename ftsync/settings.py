@@ -42,6 +42,29 @@ def checked_key(key: str, service: str) -> str:
     return key
 
 
+def checked_url(value: str, what: str) -> str:
+    """An endpoint as entered, if it is an http(s) URL with a host (and a valid port, if any) that the
+    HTTP client can parse; else one line naming the setting. Checked where it enters (the environment,
+    the Connect page), so nothing later fails on it with a traceback."""
+    import httpx2
+
+    text = value.strip()
+    shown = text if len(text) <= 80 else text[:77] + "…"
+    problem = ConfigError(f"{what} is not an http(s) URL: {shown!r}")
+    try:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        host = parts.hostname
+        httpx2.URL(text)  # what the SDK will parse it with
+    except (ValueError, httpx2.InvalidURL):
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in text):
+        raise problem
+    return text
+
+
 def ftsync_home(env: Mapping[str, str] | None = None) -> Path:
     """`$FTSYNC_HOME`, or the platform's user data dir (ledger, file cache, locks)."""
     env = os.environ if env is None else env
@@ -66,6 +89,12 @@ class OpenAISettings:
     timeout: float = 120.0
     limits: Limits = field(default=DEFAULT_LIMITS, compare=False)
     policy: EndpointPolicy | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.base_url:
+            checked_url(self.base_url, "the OpenAI base URL")
+        if self.azure_endpoint:
+            checked_url(self.azure_endpoint, "the Azure OpenAI endpoint")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "OpenAISettings":

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from ftsync.ui.session import endpoint_locked, forget_keys, inputs, last_checks, save_inputs, setup_page, verify
+from ftsync.ui.session import endpoint_locked, forget_keys, inputs, last_checks, save_inputs, setup_connect_page, verify
 from ftsync.ui.text import plain
 
-conn = setup_page("Connect", "🔑")
+conn = setup_connect_page()  # None when the saved settings make no connection: the form corrects them
 st.title("Connect")
 st.caption("Keys stay in this browser session only: never in URLs, files, logs or W&B config. "
            "Leave the OpenAI key empty for the demo workspace.")
@@ -54,11 +54,12 @@ with st.form("connect"):
 b1, b2 = st.columns(2)
 if b1.button("Test connection", key="connect_test"):
     verify()
-for check in last_checks(conn):
+for check in last_checks(conn) if conn else []:
     (st.success if check.ok else st.error)(plain(f"{check.service}: {check.message}"))
 if b2.button("Forget keys", key="connect_forget"):
     forget_keys()
     st.rerun()
 
 st.divider()
-st.markdown(f"**Now connected to:** {plain(conn.openai_label)} · {plain(conn.wandb_label)}")
+if conn:
+    st.markdown(f"**Now connected to:** {plain(conn.openai_label)} · {plain(conn.wandb_label)}")

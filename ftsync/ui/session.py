@@ -15,8 +15,10 @@ import streamlit as st
 
 from ..connection import (ENDPOINT_FIELDS, KEY_ENDPOINT, Check, Connection, build_connection, check_openai,
                           check_wandb, endpoint_id)
+from ..errors import ConfigError
 from ..ledger import Ledger
 from ..outbound import OutboundPolicy, policy_from_settings
+from ..settings import checked_url
 
 if TYPE_CHECKING:
     from ..snapshot import JobView
@@ -71,6 +73,12 @@ def save_inputs(values: dict[str, Any]) -> str | None:
     without a new key drops the saved key (returned: the reason to show). With `lock_endpoint`,
     endpoint fields keep the team's values whatever was submitted."""
     current = dict(inputs())
+    for field, what in (("openai_base_url", "Base URL"), ("azure_endpoint", "Azure OpenAI endpoint")):
+        if values.get(field):
+            try:
+                checked_url(str(values[field]), what)
+            except ConfigError as exc:  # nothing saved: the form keeps what was typed, to correct it
+                return f"{exc}. Nothing was saved."
     if endpoint_locked():
         team = secret_defaults()
         values = {k: v for k, v in values.items() if k not in ENDPOINT_FIELDS} | {f: team.get(f, "") for f in ENDPOINT_FIELDS}
@@ -108,7 +116,10 @@ def connection() -> Connection:
 
 def verify() -> list[Check]:
     """Check both keys of the current connection now; the outcome is kept for this connection only."""
-    conn = connection()
+    try:
+        conn = connection()
+    except ConfigError:  # the page says why already; there is nothing to check
+        return []
     checks = [check_openai(conn), check_wandb(conn)]
     st.session_state[CHECKS] = (conn.fingerprint, checks)
     return checks
@@ -121,12 +132,33 @@ def last_checks(conn: Connection) -> list[Check]:
 
 
 def setup_page(title: str, icon: str = "🔁") -> Connection:
+    """The page's config, the sidebar's connection state, and the session's connection; when the saved
+    settings cannot make one (a team default that is not a URL), the page stops with that line and a
+    link to Connect."""
+    conn = _setup(title, icon)
+    if conn is None:
+        st.page_link("pages/1_Connect.py", label="Correct it on Connect", icon=":material/key:")
+        st.stop()
+    return conn  # type: ignore[return-value]  # st.stop() raises
+
+
+def setup_connect_page() -> Connection | None:
+    """As setup_page, for Connect: without a usable connection it is drawn anyway (None), so its
+    form can correct the settings."""
+    return _setup("Connect", "🔑")
+
+
+def _setup(title: str, icon: str) -> Connection | None:
     from .navigation import ensure_navigation
     from .text import plain
 
     ensure_navigation()  # a deep link on a fresh server runs the page without app.py
     st.set_page_config(page_title=f"{title} · ftsync", page_icon=icon, layout="wide")
-    conn = connection()
+    try:
+        conn = connection()
+    except ConfigError as exc:
+        st.error(plain(f"Not connected: {exc}."), icon=":material/warning:")
+        return None
     st.session_state.setdefault(TASKS, [])
     failed = [c for c in last_checks(conn) if not c.ok]
     if not conn.demo and conn.openai.policy is not None:
