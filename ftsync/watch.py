@@ -42,6 +42,13 @@ class WatchOptions:
     webhook_port: int | None = None  # serve a webhook receiver on this port (0: any free port)
     webhook_host: str = "127.0.0.1"
     webhook_secret: str | None = field(default=None, repr=False)
+    # a rejected key (401/403) is often a blip (a rotation, an outage of OpenAI's auth): retried with
+    # the backoff, and only when it stays rejected this long and this many cycles does the watcher stop
+    auth_grace: float = 600.0
+    auth_cycles: int = 5
+
+
+OK, FAILED, REJECTED, FATAL = "ok", "failed", "rejected", "fatal"  # how a cycle went
 
 
 def stamp() -> str:
@@ -131,6 +138,7 @@ class Watcher:
             self.say(f"{stamp()} · watching W&B project {where}: a poll every {opts.interval:g} s"
                      + (f", OpenAI webhooks at {self.receiver.url}" if self.receiver else "") + "; Ctrl+C stops")
             failures, next_poll = 0, time.monotonic()  # the first poll at once
+            rejected: list[float] = []  # when each cycle in a row found the key rejected
             while not self.stopping:
                 self._wake.wait(min(POLL_SLICE, max(0.0, next_poll - time.monotonic())))
                 self._wake.clear()
@@ -139,18 +147,28 @@ class Watcher:
                 with self._lock:
                     hooked, self._webhook_jobs = list(self._webhook_jobs), {}
                 if hooked:
-                    code = self._cycle("webhook", hooked)
+                    outcome = self._cycle("webhook", hooked)
                 elif time.monotonic() >= next_poll:
-                    code = self._cycle("poll", None)
-                    failures = 0 if code == EXIT_OK else failures + 1
+                    outcome = self._cycle("poll", None)
+                    failures = 0 if outcome == OK else failures + 1
                     wait = min(opts.interval * 2 ** min(failures, 30), max(opts.max_backoff, opts.interval))
-                    if failures:
-                        self.say(f"{stamp()} · next poll in {wait:g} s (backing off after {failures} failed)")
                     next_poll = time.monotonic() + wait
                 else:
                     continue
-                if code == EXIT_USAGE:
-                    return code
+                if outcome == FATAL:
+                    return EXIT_USAGE
+                rejected = rejected + [time.monotonic()] if outcome == REJECTED else []
+                if rejected and len(rejected) >= opts.auth_cycles and rejected[-1] - rejected[0] >= opts.auth_grace:
+                    self.complain(f"ftsync watch: OpenAI kept rejecting the key for {len(rejected)} cycles over "
+                                  f"{rejected[-1] - rejected[0]:.0f} s; stopped, start it again once the key is fixed")
+                    return EXIT_USAGE
+                if self.stopping:
+                    break
+                if failures and not hooked:
+                    self.say(f"{stamp()} · next poll in {wait:g} s (backing off after {failures} failed"
+                             + (f"; the key was rejected {len(rejected)} time{'s' if len(rejected) != 1 else ''} in a "
+                                f"row: it stops once rejected for {opts.auth_grace:g} s and {opts.auth_cycles} "
+                                "cycles" if rejected else "") + ")")
             self.say(f"{stamp()} · stopped after {self.cycles} cycles; jobs not yet synced are synced at the next start")
             if command := upload_command(sorted(self.offline_dirs)):
                 self.say(f"W&B offline: upload the runs this watcher wrote with:\n  {command}")
@@ -159,9 +177,10 @@ class Watcher:
             if self.receiver is not None:
                 self.receiver.close()
 
-    def _cycle(self, trigger: str, job_ids: list[str] | None) -> int | None:
-        """One sync. EXIT_OK when it ran, None when the API failed it (try later), EXIT_USAGE when
-        going on is pointless (a refused key, an unwritable home)."""
+    def _cycle(self, trigger: str, job_ids: list[str] | None) -> str:
+        """One sync: OK when it ran, FAILED when the API failed it (try later), REJECTED when OpenAI
+        refused the key (try later, up to the grace), FATAL when going on is pointless (an unwritable
+        home)."""
         self.cycles += 1
         head = f"{stamp()} · cycle {self.cycles} ({trigger})"
         options = dataclasses.replace(self.options.sync, job_ids=job_ids, limit=None if job_ids else self.options.sync.limit,
@@ -170,20 +189,23 @@ class Watcher:
                                       retry_failed_after=max(FAILED_RETRY_SECONDS, self.options.interval))
         try:
             report = sync_jobs(options)
-        except (AuthError, ConfigError) as exc:  # ConfigError includes LedgerError
+        except AuthError as exc:
+            self.say(f"{head}: {exc}")
+            return REJECTED
+        except ConfigError as exc:  # includes LedgerError: an unwritable home
             self.say(f"{head}: {exc}")
             self.complain(f"ftsync watch: {exc}; stopped, start it again once that is fixed")
-            return EXIT_USAGE
+            return FATAL
         except FtsyncError as exc:  # the listing failed: rate limit, outage, network
             self.say(f"{head}: {exc}")
-            return None
+            return FAILED
         except Exception as exc:  # noqa: BLE001 - a bug or the machine (threads, disk): months of watching must not end here
             self.say(f"{head}: unexpected {type(exc).__name__}: {exc}")
-            return None
+            return FAILED
         self._reconciled = True
         self.offline_dirs.update(report.offline_dirs)
         self.say(f"{head}: {cycle_counts(report)} · {report.seconds:.1f} s")
         for o in report.outcomes:
             if o.outcome == "failed":
                 self.say(f"  {o.job_id} failed: {o.message}")
-        return EXIT_OK
+        return OK

@@ -222,15 +222,40 @@ def test_a_second_watcher_on_the_project_says_which_one_runs_and_exits(sync_env)
         assert KEY not in second.stderr + "\n".join(first.lines)
 
 
-def test_a_rejected_key_stops_the_watcher_with_exit_2(sync_env):
+def test_a_key_that_stays_rejected_stops_the_watcher_with_exit_2(sync_env):
     with Emulator("empty", api_key=KEY) as emu:
-        w = Watch(emu, "--interval", "1", key="sk-proj-wrongKEY-0000000000000000000")
+        w = Watch(emu, "--interval", "0.2", "--max-backoff", "0.4", "--auth-grace", "1.5",
+                  key="sk-proj-wrongKEY-0000000000000000000")
         try:
             assert w.proc.wait(timeout=60) == EXIT_USAGE
         finally:
             w.kill()
         err = w.stderr().strip().splitlines()
-        assert len(err) == 1 and err[0].startswith("ftsync watch: ") and "wrongKEY" not in err[0]
+        assert len(err) == 1 and err[0].startswith("ftsync watch: OpenAI kept rejecting the key for ")
+        assert "wrongKEY" not in err[0] + "\n".join(w.lines)
+        cycles = [x for x in w.lines if re.search(r"cycle \d+ \(poll\): .*rejected", x)]
+        assert len(cycles) >= 5  # retried, as a blip would be, before giving up
+        assert "the key was rejected 1 time in a row: it stops once rejected for 1.5 s and 5 cycles" in "\n".join(w.lines)
+
+
+def test_a_key_rejected_for_2_s_does_not_stop_the_watcher(sync_env):
+    """Every request answered 401 for about 2 s, as during a key rotation: the watcher backs off,
+    polls again and goes on; a stop afterwards prints no "next poll" after "stopped"."""
+    with Emulator("empty", api_key=KEY) as emu:
+        w = Watch(emu, "--interval", "0.3", "--max-backoff", "1")
+        try:
+            w.wait_for(r"cycle 1 \(poll\): 0 jobs")
+            emu.api_key = "sk-proj-rotated-000000000000000000"  # every request now 401
+            w.wait_for(r"cycle \d+ \(poll\): .*(rejected|401)")
+            time.sleep(2)
+            emu.api_key = KEY
+            w.wait_for(r"cycle \d+ \(poll\): 0 jobs", timeout=20)
+            assert w.proc.poll() is None  # still watching
+            assert w.stop() == EXIT_OK
+        finally:
+            w.kill()
+        after = w.lines[next(i for i, x in enumerate(w.lines) if "stopped after" in x):]
+        assert not [x for x in after if "next poll" in x], after
 
 
 def test_api_errors_back_off_then_polling_resumes(sync_env):

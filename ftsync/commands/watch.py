@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interval", type=positive_number, default=60.0, help="seconds between polls (default: 60)")
     p.add_argument("--max-backoff", type=positive_number, default=900.0,
                    help="the longest wait between polls after API errors (default: 900)")
+    p.add_argument("--auth-grace", type=positive_number, default=600.0, metavar="SECONDS",
+                   help="a rejected key is retried with the backoff; the watcher stops (exit 2) once OpenAI has "
+                        "rejected it for this long and at least 5 cycles in a row (default: 600)")
     p.add_argument("-n", "--n_fine_tunes", "--n-fine-tunes", type=positive_int, dest="limit", metavar="N",
                    help="only the N most recent jobs each cycle")
     p.add_argument("--webhook-port", type=port_number, default=None, metavar="PORT",
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             secret = check_secret(os.environ.get("OPENAI_WEBHOOK_SECRET"))
         options = WatchOptions(sync_options(args, limit=args.limit, action="watch"), interval=args.interval,
                                max_backoff=args.max_backoff, webhook_port=args.webhook_port,
-                               webhook_host=args.webhook_host, webhook_secret=secret)
+                               webhook_host=args.webhook_host, webhook_secret=secret, auth_grace=args.auth_grace)
     except FtsyncError as exc:
         print(f"ftsync watch: {exc}", file=sys.stderr)
         return EXIT_USAGE
