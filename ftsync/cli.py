@@ -53,11 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a log handler that cannot write (wandb's debug log on a full disk) must not print a traceback
     # per message: the failure itself is reported once, per job
     logging.raiseExceptions = False
-    from .errors import ConfigError
-
     try:
         return int(args.func(args))
-    except ConfigError as exc:  # a setting a command read before its own handling (e.g. a malformed URL)
+    except Exception as exc:
+        from .errors import ConfigError  # here, not above: `validate` starts without the SDKs
+
+        if not isinstance(exc, ConfigError):
+            raise
+        # a setting a command read before its own handling (e.g. a malformed URL): one line
         print(f"ftsync {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -191,6 +191,37 @@ JOB_FIELDS: dict[str, Check] = {
 }
 
 
+# FineTuningJobEvent and FineTuningJobCheckpoint, checked the same way where a listing comes in: what
+# readers use (times and steps as numbers, metrics and data as objects, the checkpoint's model a string)
+_metric = _kind(_number, "a number")
+EVENT_FIELDS: dict[str, Check] = {
+    "id": _text,
+    "created_at": _kind(_unix_time, "a Unix time"),
+    "level": _text,
+    "message": _text,
+    "type": _text,
+    "data": _kind(lambda v: isinstance(v, dict), "an object"),
+}
+CHECKPOINT_FIELDS: dict[str, Check] = {
+    "id": _text,
+    "created_at": _kind(_unix_time, "a Unix time"),
+    "fine_tuned_model_checkpoint": _text,
+    "step_number": _kind(lambda v: _integer(v) and v >= 0, "a step number"),
+    "metrics": _obj({k: _metric for k in ("step", "train_loss", "train_mean_token_accuracy", "valid_loss",
+                                          "valid_mean_token_accuracy", "full_valid_loss",
+                                          "full_valid_mean_token_accuracy")}),
+}
+
+
+def item_problem(kind: str, item: dict[str, Any], fields: dict[str, Check]) -> str | None:
+    """`checkpoint ftjobcheckpoint-abc: metrics is 'x', not an object`, or None when its types are right."""
+    problems = [p for name, check in fields.items() if name in item for p in check(name, item[name])]
+    if not problems:
+        return None
+    name = item.get("id")
+    return f"{kind} {shown(name) if isinstance(name, str) else _short(name)}: " + "; ".join(problems)
+
+
 def _field_problems(job: dict[str, Any]) -> dict[str, list[str]]:
     """Problems by top-level field; a field the server left out is the readers' to default."""
     found = {name: check(name, job[name]) for name, check in JOB_FIELDS.items() if name in job}

@@ -24,7 +24,7 @@ from .filecache import FileCache, retry_cut_bodies, stream_content
 from .ids import check_file_id, check_job_id, shown, valid_job_id
 from .limits import DEFAULT_LIMITS, Deadline, Limits, human_bytes, no_deadline
 from .results import metrics_from_events, parse_result_file
-from .snapshot import DatasetRef, JobSnapshot, job_to_dict, method_of
+from .snapshot import CHECKPOINT_FIELDS, EVENT_FIELDS, DatasetRef, JobSnapshot, item_problem, job_to_dict, method_of
 
 PAGE = 100  # the largest page we ask for; the API's own default is 20
 
@@ -133,8 +133,16 @@ def list_events(client: openai.OpenAI, job_id: str, limits: Limits = DEFAULT_LIM
     check_job_id(job_id)
     events = _listing(f"events of {job_id}", lambda: _RawPage(client, f"/fine_tuning/jobs/{job_id}/events", {"limit": PAGE}),
                       limits, deadline or no_deadline())
+    _check_items(job_id, "event", events, EVENT_FIELDS)
     # the API lists newest first; reversed, then a stable sort keeps same-second events in order
     return sorted(events[::-1], key=lambda e: _number(e.get("created_at")))
+
+
+def _check_items(job_id: str, kind: str, items: list[dict[str, Any]], fields: dict[str, Any]) -> None:
+    """A wrongly-typed event or checkpoint is the job's problem, in one line (the first one found)."""
+    for item in items:
+        if problem := item_problem(kind, item, fields):
+            raise SourceError(f"job {job_id}: the server sent a {problem}")
 
 
 def list_checkpoints(client: openai.OpenAI, job_id: str, limits: Limits = DEFAULT_LIMITS,
@@ -144,6 +152,7 @@ def list_checkpoints(client: openai.OpenAI, job_id: str, limits: Limits = DEFAUL
     items = _listing(f"checkpoints of {job_id}",
                      lambda: _RawPage(client, f"/fine_tuning/jobs/{job_id}/checkpoints", {"limit": PAGE}),
                      limits, deadline or no_deadline())
+    _check_items(job_id, "checkpoint", items, CHECKPOINT_FIELDS)
     return sorted(items, key=lambda c: _number(c.get("step_number")))
 
 

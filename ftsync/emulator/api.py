@@ -208,7 +208,8 @@ class Api:
         start = ids[after] + 1 if after in ids else (len(evs) if after else 0)
         limit = req.int_arg("limit", 20)
         page = evs[start:start + limit]
-        data = [render.event_object(plan, e, self.mode) for e in page]
+        wrong = self.ws.event_overrides.get(plan.id, {})
+        data = [render.event_object(plan, e, self.mode) | wrong for e in page]
         return Response.json({"object": "list", "data": data, "has_more": start + limit < len(evs)})
 
     def _events_newest_first(self, plan: JobPlan, now: float) -> tuple[list[render.Event], dict[str, int]]:
@@ -226,7 +227,8 @@ class Api:
 
     def _jobs_checkpoints(self, req: Request, job_id: str) -> Response:
         plan = self._job(job_id)
-        items = render.checkpoints(plan, self.ws.now())
+        wrong = self.ws.checkpoint_overrides.get(plan.id, {})
+        items = [c | wrong for c in render.checkpoints(plan, self.ws.now())]
         page, more = paginate(items, lambda c: c["id"], req.arg("after"), req.int_arg("limit", 10))
         return Response.json({"object": "list", "data": page, "has_more": more,
                               "first_id": page[0]["id"] if page else None,

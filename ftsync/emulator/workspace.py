@@ -68,6 +68,9 @@ class Workspace:
     lock: threading.RLock = field(default_factory=threading.RLock)
     # job id -> fields sent in place of the rendered ones: tests make a server mistype a field
     job_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # job id -> fields sent in place of the rendered ones in each of the job's events / checkpoints
+    event_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoint_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     _job_order: list[str] = field(default_factory=list)  # newest first
     _results: dict[str, str] = field(default_factory=dict)  # result file id -> job id
     _counter: int = 0

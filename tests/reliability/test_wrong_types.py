@@ -332,3 +332,77 @@ def test_metrics_says_the_problem_of_a_job_mistyped_since_the_listing(field, dem
     # the job's label (suffix · short id), then its problem; a failed job's own error may be shown too
     (error,) = [shown(e) for e in at.error if f": job {victim}: " in shown(e)]
     assert error.endswith(f": job {victim}: {says}") and victim[-5:] in error.split(":")[0], error
+
+
+# ---- events and checkpoints (issue #20 item 4) ---------------------------------------------------------
+# (kind, field, value the server sends in each of the job's items, what the job's problem says)
+WRONG_ITEMS = [
+    ("checkpoint", "metrics", "x", "metrics is 'x', not an object"),
+    ("checkpoint", "metrics", {"train_loss": "x"}, "metrics.train_loss is 'x', not a number"),
+    ("checkpoint", "step_number", "5", "step_number is '5', not a step number"),
+    ("checkpoint", "fine_tuned_model_checkpoint", 5, "fine_tuned_model_checkpoint is 5, not a string"),
+    ("checkpoint", "created_at", "yesterday", "created_at is 'yesterday', not a Unix time"),
+    ("event", "data", "x", "data is 'x', not an object"),
+    ("event", "created_at", "x", "created_at is 'x', not a Unix time"),
+    ("event", "message", 5, "message is 5, not a string"),
+    ("event", "type", ["metrics"], "type is a list, not a string"),
+    ("event", "level", {}, "level is an object, not a string"),
+]
+
+
+def _wrong_items(emu: Emulator, job_id: str, kind: str, field: str, value: object) -> None:
+    target = emu.workspace.checkpoint_overrides if kind == "checkpoint" else emu.workspace.event_overrides
+    target.clear()
+    target[job_id] = {field: value}
+
+
+@pytest.fixture
+def items_fixed():
+    used: list[Emulator] = []
+    yield used.append
+    for emu in used:
+        emu.workspace.checkpoint_overrides.clear()
+        emu.workspace.event_overrides.clear()
+
+
+@pytest.mark.parametrize("kind, field, value, says", WRONG_ITEMS, ids=lambda v: str(v)[:20])
+def test_a_mistyped_event_or_checkpoint_fails_that_job_in_one_line(kind, field, value, says, bench, items_fixed,
+                                                                      sync_env, monkeypatch, capsys):
+    """Proves: the job whose events or checkpoints carry a wrong type fails with one line naming the job,
+    the item and the field; the other jobs sync (without the boundary check: an internal AttributeError
+    for `metrics: "x"`, and the others synced from wrong data or failing with a stray TypeError)."""
+    items_fixed(bench)
+    victim, other = bench.workspace.job_ids()[:2]
+    _wrong_items(bench, victim, kind, field, value)
+    code, out, err = _cli(capsys, bench, monkeypatch, "sync", "--no-datasets", "--id", victim, "--id", other)
+    assert code == 1, out + err
+    record = Ledger.in_home(sync_env["home"]).get("", "OpenAI-Fine-Tune", victim)
+    assert record.state == "failed" and record.error.startswith(f"job {victim}: the server sent a {kind} "), record.error
+    assert record.error.endswith(f": {says}") and "\n" not in record.error
+    assert " synced " in _sync_outcome(out, other)
+
+
+@pytest.mark.parametrize("kind, field, value, says",
+                         [WRONG_ITEMS[0], WRONG_ITEMS[5], *[pytest.param(*w, marks=pytest.mark.slow)
+                                                            for i, w in enumerate(WRONG_ITEMS) if i not in (0, 5)]],
+                         ids=lambda v: str(v)[:20])
+def test_every_page_with_a_job_of_mistyped_events_or_checkpoints_selected(kind, field, value, says, demo, items_fixed,
+                                                                           fresh_caches):
+    """Proves: with the job's events or checkpoints mistyped and the job deep-linked, no page raises, and
+    Metrics says the job's problem in one line (without the check: AttributeError in metrics_view for
+    `metrics: "x"`)."""
+    items_fixed(demo)
+    now = demo.workspace.now()
+    victim = next(i for i in demo.workspace.job_ids() if demo.workspace.jobs[i].status(now) == "succeeded"
+                  and demo.workspace.jobs[i].method == "supervised")
+    _wrong_items(demo, victim, kind, field, value)
+    at = _session(demo)
+    at.query_params["job"] = victim
+    at.run()
+    assert not at.exception, at.exception
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        if page == "pages/3_Metrics.py":
+            errors = [shown(e) for e in at.error if f"job {victim}: the server sent a {kind} " in shown(e)]
+            assert len(errors) == 1 and errors[0].endswith(f": {says}"), [shown(e) for e in at.error]
