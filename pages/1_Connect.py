@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ftsync.ui.session import endpoint_locked, forget_keys, inputs, last_checks, save_inputs, setup_connect_page, verify
+from ftsync.ui.session import (endpoint_locked, forget_keys, inputs, last_checks, save_connect_form,
+                               setup_connect_page, verify)
 from ftsync.ui.text import plain
 
 conn = setup_connect_page()  # None when the saved settings make no connection: the form corrects them
@@ -17,48 +18,39 @@ if note := st.session_state.pop("connect_note", None):
 with st.form("connect"):
     st.subheader("OpenAI")
     key_note = "saved for this session; leave empty to keep it" if saved.get("openai_api_key") else "empty: demo mode"
-    openai_key = st.text_input("OpenAI API key", type="password", key="connect_openai_key", help=key_note,
-                               placeholder=key_note)
+    st.text_input("OpenAI API key", type="password", key="connect_openai_key", help=key_note,
+                  placeholder=key_note)
     endpoint_help = ("Set by this dashboard's operator." if locked else
                      "Changing the endpoint asks for the key again: a saved key is only sent where it was entered for.")
     c1, c2, c3 = st.columns(3)
-    base_url = c1.text_input("Base URL (optional)", value=saved.get("openai_base_url", ""), key="connect_base_url",
-                             disabled=locked, help=endpoint_help)
-    org = c2.text_input("Organization (optional)", value=saved.get("openai_organization", ""), key="connect_org",
-                        disabled=locked, help=endpoint_help)
-    project = c3.text_input("Project (optional)", value=saved.get("openai_project", ""), key="connect_project",
-                            disabled=locked, help=endpoint_help)
+    c1.text_input("Base URL (optional)", value=saved.get("openai_base_url", ""), key="connect_base_url",
+                  disabled=locked, help=endpoint_help)
+    c2.text_input("Organization (optional)", value=saved.get("openai_organization", ""), key="connect_org",
+                  disabled=locked, help=endpoint_help)
+    c3.text_input("Project (optional)", value=saved.get("openai_project", ""), key="connect_project",
+                  disabled=locked, help=endpoint_help)
     a1, a2 = st.columns(2)
-    azure = a1.text_input("Azure OpenAI endpoint (optional)", value=saved.get("azure_endpoint", ""), key="connect_azure",
-                          disabled=locked, help=endpoint_help)
-    api_version = a2.text_input("Azure API version", value=saved.get("azure_api_version", "2024-10-21"),
-                                key="connect_api_version")
+    a1.text_input("Azure OpenAI endpoint (optional)", value=saved.get("azure_endpoint", ""), key="connect_azure",
+                  disabled=locked, help=endpoint_help)
+    a2.text_input("Azure API version", value=saved.get("azure_api_version", "2024-10-21"),
+                  key="connect_api_version")
     st.subheader("Weights & Biases")
     wb_note = "saved for this session; leave empty to keep it" if saved.get("wandb_api_key") else "empty: offline mode"
-    wandb_key = st.text_input("W&B API key", type="password", key="connect_wandb_key", placeholder=wb_note, help=wb_note)
+    st.text_input("W&B API key", type="password", key="connect_wandb_key", placeholder=wb_note, help=wb_note)
     w1, w2, w3 = st.columns(3)
-    entity = w1.text_input("Entity (optional)", value=saved.get("wandb_entity", ""), key="connect_entity")
-    wb_project = w2.text_input("Project", value=saved.get("wandb_project", "OpenAI-Fine-Tune"), key="connect_wb_project")
+    w1.text_input("Entity (optional)", value=saved.get("wandb_entity", ""), key="connect_entity")
+    w2.text_input("Project", value=saved.get("wandb_project", "OpenAI-Fine-Tune"), key="connect_wb_project")
     modes = ["auto", "online", "offline"]
-    mode = w3.selectbox("Mode", modes, index=modes.index(saved.get("wandb_mode", "auto")), key="connect_mode",
-                        help="auto: online with a key, offline without one")
-    if st.form_submit_button("Save", type="primary"):
-        st.session_state["connect_note"] = save_inputs({"openai_api_key": openai_key.strip(), "openai_base_url": base_url.strip(),
-                     "openai_organization": org.strip(), "openai_project": project.strip(),
-                     "azure_endpoint": azure.strip(), "azure_api_version": api_version.strip(),
-                     "wandb_api_key": wandb_key.strip(), "wandb_entity": entity.strip(),
-                     "wandb_project": wb_project.strip(), "wandb_mode": mode})
-        verify()  # both keys checked as they are saved: a rejected key is never shown as connected
-        st.rerun()
+    w3.selectbox("Mode", modes, index=modes.index(saved.get("wandb_mode", "auto")), key="connect_mode",
+                 help="auto: online with a key, offline without one")
+    st.form_submit_button("Save", type="primary", on_click=save_connect_form)
 
 b1, b2 = st.columns(2)
 if b1.button("Test connection", key="connect_test"):
     verify()
 for check in last_checks(conn) if conn else []:
     (st.success if check.ok else st.error)(plain(f"{check.service}: {check.message}"))
-if b2.button("Forget keys", key="connect_forget"):
-    forget_keys()
-    st.rerun()
+b2.button("Forget keys", key="connect_forget", on_click=forget_keys)
 
 st.divider()
 if conn:

@@ -99,9 +99,35 @@ def save_inputs(values: dict[str, Any]) -> str | None:
     return note
 
 
+# the Connect form's widgets and the inputs they save (password fields first)
+FORM_FIELDS = {"connect_openai_key": "openai_api_key", "connect_wandb_key": "wandb_api_key",
+               "connect_base_url": "openai_base_url", "connect_org": "openai_organization",
+               "connect_project": "openai_project", "connect_azure": "azure_endpoint",
+               "connect_api_version": "azure_api_version", "connect_entity": "wandb_entity",
+               "connect_wb_project": "wandb_project", "connect_mode": "wandb_mode"}
+PASSWORD_WIDGETS = ("connect_openai_key", "connect_wandb_key")
+
+
+def save_connect_form() -> None:
+    """The Connect form's Save (a callback, so it runs before the page is drawn again): save, verify
+    both keys, and empty the password fields, so a typed key lives only in the saved inputs (not in
+    the page, nor sent again by the next Save to an endpoint changed since)."""
+    values = {name: str(st.session_state.get(widget) or "").strip() for widget, name in FORM_FIELDS.items()}
+    values["wandb_mode"] = values["wandb_mode"] or "auto"
+    st.session_state["connect_note"] = save_inputs(values)
+    verify()  # both keys checked as they are saved: a rejected key is never shown as connected
+    _clear_passwords()
+
+
 def forget_keys() -> None:
     st.session_state[INPUTS] = {k: v for k, v in inputs().items() if k not in (*SECRET_FIELDS, KEY_ENDPOINT)}
+    _clear_passwords()
     refresh_account_data()
+
+
+def _clear_passwords() -> None:
+    for widget in PASSWORD_WIDGETS:
+        st.session_state[widget] = ""
 
 
 def session_token() -> str:
