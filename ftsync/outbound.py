@@ -32,14 +32,31 @@ def resolve(host: str) -> list[str]:
         return []
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # the well-known prefix: the IPv4 address in the last 32 bits
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries to: mapped (::ffff:a.b.c.d), 6to4 (2002:a.b.c.d::),
+    Teredo (its server and its client), NAT64 (64:ff9b::a.b.c.d) and IPv4-compatible (::a.b.c.d)."""
+    found = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    if int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d (deprecated, still routed by some stacks)
+        found.append(ipaddress.IPv4Address(int(ip)))
+    return [a for a in found if a is not None]
+
+
 def is_public_address(address: str) -> bool:
-    """A global unicast address: not loopback, private, link-local (cloud metadata), multicast or reserved."""
+    """A global unicast address: not loopback, private, link-local (cloud metadata), multicast or
+    reserved, nor an IPv6 address that wraps one of those (6to4, Teredo, NAT64, mapped)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    if isinstance(ip, ipaddress.IPv6Address):
+        wrapped = _embedded_ipv4(ip)
+        if wrapped:  # 2002:a9fe:a9fe:: is 169.254.169.254 (cloud metadata) over 6to4
+            return all(is_public_address(str(a)) for a in wrapped)
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
 
 

@@ -106,3 +106,24 @@ def test_the_dashboard_refuses_a_visitors_loopback_endpoint_by_default(sync_env)
         at.button(key="connect_test").click().run()
         assert any("is not allowed here" in shown(e) for e in at.error)
         assert target.requests == []
+
+
+@pytest.mark.parametrize("address", [
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254 (cloud metadata)
+    "2002:7f00:1::",  # 6to4 of 127.0.0.1
+    "2002:0a00:0001::5",  # 6to4 of 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo whose client is 192.0.2.45
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "::127.0.0.1",  # IPv4-compatible loopback
+    "::ffff:169.254.169.254",
+])
+def test_an_ipv6_address_wrapping_a_private_ipv4_one_is_not_public(address):
+    """#20 item 7: 6to4, Teredo, NAT64 and IPv4-compatible addresses are judged by the IPv4 address they
+    carry (before: 2002:a9fe:a9fe:: counted as public). A function test: nothing is contacted."""
+    assert not is_public_address(address)
+
+
+@pytest.mark.parametrize("address", ["2002:0808:0808::1", "64:ff9b::808:808", "2606:4700:4700::1111", "8.8.8.8"])
+def test_wrapping_a_public_address_stays_public(address):
+    assert is_public_address(address)
