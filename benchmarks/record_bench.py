@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))  # runnable from a checkout without installing
+sys.path.insert(0, str(HERE))
+
+from bench_env import clean_env  # noqa: E402
 
 TARGET_RATIO = 10.0
 
@@ -121,14 +123,6 @@ class ChatCounter:
         return max((b - a for a, b in zip(t, t[1:])), default=0.0)
 
 
-def _env(tmp: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "OPENAI_"))}
-    env.update(PYTHONPATH=str(ROOT), WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=tmp,
-               FTSYNC_HOME=f"{tmp}/home", WANDB_DATA_DIR=f"{tmp}/d", WANDB_CACHE_DIR=f"{tmp}/c",
-               WANDB_CONFIG_DIR=f"{tmp}/cf", NETRC=f"{tmp}/no-netrc")
-    return env
-
-
 def contender(emu, counter: ChatCounter, examples: int, concurrency: int, wandb: bool = False) -> dict:
     """One fresh process recording the job's `examples` examples `concurrency` at a time, and what the
     emulator served it."""
@@ -137,7 +131,7 @@ def contender(emu, counter: ChatCounter, examples: int, concurrency: int, wandb:
         spec, out = Path(tmp) / "spec.json", Path(tmp) / "out.json"
         spec.write_text(json.dumps({"base_url": emu.base_url, "key": emu.api_key, "examples": examples,
                                     "concurrency": concurrency, "home": f"{tmp}/home", "wandb": wandb}))
-        proc = subprocess.run([sys.executable, __file__, "--child", str(spec), str(out)], env=_env(tmp),
+        proc = subprocess.run([sys.executable, __file__, "--child", str(spec), str(out)], env=clean_env(tmp),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"record contender (concurrency {concurrency}) failed ({proc.returncode}): "

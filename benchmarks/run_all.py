@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,14 +33,7 @@ sys.path.insert(0, str(HERE))
 import dashboard_bench as db  # noqa: E402
 import record_bench as rb  # noqa: E402
 import sync_bench as sb  # noqa: E402
-
-
-def clean_env(tmp: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "OPENAI_"))}
-    env.update(PYTHONPATH=str(ROOT), WANDB_MODE="offline", WANDB_SILENT="true", WANDB_DIR=tmp,
-               FTSYNC_HOME=f"{tmp}/home", WANDB_DATA_DIR=f"{tmp}/d", WANDB_CACHE_DIR=f"{tmp}/c",
-               WANDB_CONFIG_DIR=f"{tmp}/cf", NETRC=f"{tmp}/no-netrc")
-    return env
+from bench_env import clean_env  # noqa: E402
 
 
 def memory_500mb(mb: int) -> dict:
