@@ -70,7 +70,7 @@ def describe_openai_error(exc: BaseException, what: str = "") -> str:
 def describe_wandb_error(exc: BaseException, host: str, key: str | None = None) -> tuple[str, str]:
     """(kind, one line) for a wandb error: kind is "malformed" (the key's format), "rejected" (the server
     refused it), "unreachable" (no answer) or "error". wandb 0.31 puts no status code in these texts."""
-    text = shorten(str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    text = shorten(first_line(exc))
     if key:
         text = text.replace(key, "***")
     lower = text.lower()
@@ -83,6 +83,12 @@ def describe_wandb_error(exc: BaseException, host: str, key: str | None = None) 
                                 "did not respond", "unreachable", "name resolution", "max retries")):
         return "unreachable", f"cannot reach W&B at {host} ({text})"
     return "error", f"W&B at {host}: {text}"
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one line of a message: its text's first line, else its type's name."""
+    text = str(exc)
+    return text.splitlines()[0] if text.strip() else type(exc).__name__
 
 
 def shorten(text: str, limit: int = MAX_SERVER_TEXT) -> str:

@@ -13,10 +13,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx2
 from openai import AzureOpenAI, OpenAI
 
 from .errors import ConfigError
+from .ids import shown
 from .limits import DEFAULT_LIMITS, Limits
 
 # Checks a URL before any request goes to it (the hosted dashboard's outbound policy); raises
@@ -46,14 +49,9 @@ def checked_url(value: str, what: str) -> str:
     """An endpoint as entered, if it is an http(s) URL with a host (and a valid port, if any) that the
     HTTP client can parse; else one line naming the setting. Checked where it enters (the environment,
     the Connect page), so nothing later fails on it with a traceback."""
-    import httpx2
-
     text = value.strip()
-    shown = text if len(text) <= 80 else text[:77] + "…"
-    problem = ConfigError(f"{what} is not an http(s) URL: {shown!r}")
+    problem = ConfigError(f"{what} is not an http(s) URL: {shown(text)}")
     try:
-        from urllib.parse import urlsplit
-
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
         host = parts.hostname
@@ -151,7 +149,6 @@ def app_url(base_url: str) -> str:
 def login_key(base_url: str, env: Mapping[str, str] | None = None) -> str | None:
     """The key `wandb login` saved for this server (netrc: `$NETRC` or ~/.netrc), if any."""
     import netrc
-    from urllib.parse import urlsplit
 
     env = os.environ if env is None else env
     path = Path(env.get("NETRC") or Path.home() / ".netrc").expanduser()

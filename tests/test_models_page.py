@@ -147,6 +147,7 @@ def test_the_operators_limits_refuse_a_record_too_big_and_one_account_records_on
     first, second = models_page(emu), models_page(emu)
     for tab in (first, second):
         tab.multiselect(key="models_pick").set_value([job_id]).run()
+        tab.number_input(key="models_examples").set_value(4).run()  # the second tab later asks for 8: 4 left
         tab.button(key="models_record").click().run()
     first.button(key="models_confirm_yes").click().run()
     second.button(key="models_confirm_yes").click().run()

@@ -230,3 +230,15 @@ def test_a_record_out_of_time_stops_asking_keeps_what_it_has_and_the_next_asks_t
     assert len(again.tasks[0].done) == first  # what was answered is kept
     report = run_record(options, again)
     assert report.stopped is None and sum(emu.api.chat.calls.values()) == 20  # each example asked once
+
+
+def test_fewer_examples_than_recorded_leave_nothing_to_ask(emu, sync_env):
+    """Recorded 6, asked again for 4: nothing is left, so nothing is sent and no --yes is needed (the
+    count of what was left was examples minus all answered lines: negative, taken for work to do)."""
+    job_id = pick(emu, train="support_train.jsonl", model="gpt-4.1-2")
+    assert record(emu, sync_env, "--id", job_id, "--examples", "6", "--yes").returncode == 0
+    asked = sum(emu.api.chat.calls.values())
+    done = record(emu, sync_env, "--id", job_id, "--examples", "4", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert [m["to_ask"] for m in report["models"]] == [0] and sum(emu.api.chat.calls.values()) == asked

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(estimate_json(estimate)))
         return EXIT_FAILED
-    if not estimate.tasks or all(t.gone or len(t.done) == len(t.examples) for t in estimate.tasks):
+    if not estimate.requests:
         pass  # nothing to ask: the outputs already recorded still go to W&B
     elif not args.yes and sys.stdin.isatty():
         reply = input(f"Spend up to {estimate.total:.2f} USD with this key? [y/N] ").strip().lower()
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_estimate(estimate: Estimate) -> None:
-    rows = [(t.job_id, t.role, t.model, len(t.examples) - len(t.done), t.input_tokens, t.output_tokens,
+    rows = [(t.job_id, t.role, t.model, t.left, t.input_tokens, t.output_tokens,
              "gone" if t.gone else f"{t.cost:.4f}", t.deadline.until or "") for t in estimate.tasks]
     if rows:
         print(table(["job", "model", "id", "to ask", "input tokens", "output ≤", "USD", "serves until"], rows))
@@ -131,7 +131,7 @@ def print_report(report: RecordReport) -> None:
 def estimate_json(estimate: Estimate) -> dict:
     return {"estimate_usd": estimate.total, "prices": estimate.prices, "skipped": dict(estimate.skipped),
             "models": [{"job_id": t.job_id, "role": t.role, "model": t.model, "examples": len(t.examples),
-                        "to_ask": len(t.examples) - len(t.done), "input_tokens": t.input_tokens,
+                        "to_ask": t.left, "input_tokens": t.input_tokens,
                         "output_tokens_max": t.output_tokens, "usd": round(t.cost, 6), "gone": t.gone,
                         "serves_until": str(t.deadline.until) if t.deadline.until else None} for t in estimate.tasks]}
 

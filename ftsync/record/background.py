@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import first_line
 from .runner import Estimate, RecordOptions, RecordReport, run_record
 
 
@@ -134,14 +135,14 @@ def start_record(options: RecordOptions, estimate: Estimate, limits: RecordLimit
         return None, BUSY
     options = dataclasses.replace(options, max_seconds=limits.seconds)
     task = RecordTask(label=label, job_ids=[j.job["id"] for j in estimate.jobs],
-                      total=sum(len(t.examples) - len(t.done) for t in estimate.tasks if not t.gone))
+                      total=estimate.requests)
 
     def work() -> None:
         try:
             task.report = run_record(options, estimate, progress=task.on_progress)
             state = "done"
         except Exception as exc:  # FtsyncError: one line; anything else: say what broke
-            task.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            task.error = first_line(exc)
             state = "error"
         finally:
             recording.release(account)  # before the task ends: a page that sees it done may record again

@@ -78,9 +78,17 @@ class ModelTask:
     served: str = ""  # the model that answers (Azure: the one deployed), for prices and tokens
 
     @property
+    def left(self) -> int:
+        """Examples not answered yet (the requests a record would send)."""
+        return sum(1 for e in self.examples if e.line not in self.done)
+
+    @property
+    def share_left(self) -> float:
+        return self.left / len(self.examples) if self.examples else 0.0
+
+    @property
     def cost(self) -> float:
-        todo = [i for i, e in enumerate(self.examples) if e.line not in self.done]
-        share = len(todo) / len(self.examples) if self.examples else 0
+        share = self.share_left
         return cost(self.served or self.model, int(self.input_tokens * share), int(self.output_tokens * share))
 
 
@@ -105,6 +113,16 @@ class Estimate:
     @property
     def total(self) -> float:
         return round(sum(t.cost for t in self.tasks if not t.gone), 4)
+
+    @property
+    def requests(self) -> int:
+        """What a record would ask: every example not answered yet, of every model still serving."""
+        return sum(t.left for t in self.tasks if not t.gone)
+
+    @property
+    def tokens_left(self) -> int:
+        """Input and (bounded) output tokens of those requests."""
+        return sum(int((t.input_tokens + t.output_tokens) * t.share_left) for t in self.tasks if not t.gone)
 
     @property
     def unknown_prices(self) -> list[str]:
@@ -324,7 +342,7 @@ def run_record(options: RecordOptions, estimate: Estimate, progress: ProgressFn 
     ledger = Ledger.in_home(home)
     pace = _Pace(options.concurrency)
     outcomes = []
-    total = sum(len(t.examples) - len(t.done) for t in estimate.tasks if not t.gone)
+    total = estimate.requests
     counter = {"done": 0, "left": 0}
     lock = threading.Lock()
     until = started + options.max_seconds if options.max_seconds else None

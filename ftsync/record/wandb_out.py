@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SinkError
+from ..errors import SinkError, first_line
 from ..ledger import Ledger
 from ..wandb_offline import unwritten
 from .scores import SCORES, score
@@ -83,7 +83,7 @@ def write_outputs(planned: JobPlanned, answers: list[Answer], options: RecordOpt
     try:
         run = init_run(ws, job_id, resume="allow")
     except Exception as exc:  # wandb's own errors: one line
-        raise SinkError(f"W&B refused the run: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise SinkError(f"W&B refused the run: {first_line(exc)}") from None
     try:
         step = max(int(getattr(run, "starting_step", 0) or 0), (synced.steps_synced + 1) if synced else 0)
         table = wandb.Table(columns=columns, data=rows)

@@ -14,6 +14,7 @@ import streamlit as st
 
 from ..catalog import JobRow
 from ..connection import Connection
+from ..errors import first_line
 from ..record import store
 from ..record.background import RecordLimits, RecordTask, start_record
 from ..record.runner import Estimate, JobPlanned, RecordOptions, plan_record
@@ -23,6 +24,7 @@ from .session import cache_key, ledger, refresh_account_data, secret_section
 from .text import plain
 
 TASK = "ftsync_record_task"  # this session's record (RecordTask)
+NOTICE = "models_notice"  # why a record was not started, said on the next run
 CONFIRM = "models_confirm"  # the estimate the visitor is asked to confirm: (job ids, options key, USD)
 MAX_SHOWN_EXAMPLES = 1_000  # answers shown per job
 
@@ -75,7 +77,7 @@ def table_estimate(conn: Connection, rows: list[JobRow], bounds: RecordLimits) -
     try:
         return estimate_of(conn, [r.id for r in rows], default_examples(bounds)), None
     except Exception as exc:  # noqa: BLE001 - the table still shows the deadlines
-        return None, plain(f"No estimate: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        return None, plain(f"No estimate: {first_line(exc)}")
 
 
 def models_frame(rows: list[JobRow], estimate: Estimate | None) -> pd.DataFrame:
@@ -89,7 +91,7 @@ def models_frame(rows: list[JobRow], estimate: Estimate | None) -> pd.DataFrame:
             tasks = [t for t in planned.tasks if not t.gone]
             if tasks:
                 cost[job_id] = round(sum(t.cost for t in tasks), 4)
-                left[job_id] = sum(len(t.examples) - len(t.done) for t in tasks)
+                left[job_id] = sum(t.left for t in tasks)
             note[job_id] = "; ".join(t.gone.removeprefix(f"{t.model} ") for t in planned.tasks if t.gone) or (
                 "prompts from the training file (seen in training)" if planned.seen_in_training else "")
     return pd.DataFrame([{
@@ -133,11 +135,10 @@ def record_panel(conn: Connection, rows: list[JobRow], bounds: RecordLimits) -> 
         with st.spinner("Estimating: reading the prompts and counting their tokens…"):
             estimate = estimate_of(conn, picked, int(examples), checkpoints, base)
     except Exception as exc:  # FtsyncError and the SDK's: one line
-        st.error(plain(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        st.error(plain(first_line(exc)))
         return
-    requests = sum(len(t.examples) - len(t.done) for t in estimate.tasks if not t.gone)
-    tokens = left_tokens(estimate)
-    show_estimate(estimate, requests, tokens, conn.demo)
+    requests = estimate.requests
+    show_estimate(estimate, conn.demo)
     refusal = bounds.refusal(estimate)
     busy = task is not None and task.active
     why = ("A record is running" if busy else refusal or ("Nothing left to ask: every example is answered"
@@ -160,20 +161,11 @@ def record_panel(conn: Connection, rows: list[JobRow], bounds: RecordLimits) -> 
     no.button("Cancel", key="models_confirm_no", on_click=st.session_state.pop, args=(CONFIRM, None))
 
 
-def left_tokens(estimate: Estimate) -> int:
-    """Input and (bounded) output tokens of what is left to ask."""
-    total = 0
-    for t in estimate.tasks:
-        if not t.gone and t.examples:
-            total += int((t.input_tokens + t.output_tokens) * (len(t.examples) - len(t.done)) / len(t.examples))
-    return total
-
-
-def show_estimate(estimate: Estimate, requests: int, tokens: int, demo: bool) -> None:
+def show_estimate(estimate: Estimate, demo: bool) -> None:
     price = "demo: nothing is spent" if demo else f"prices: {estimate.prices}"
-    if requests:
-        st.markdown(f"**Estimate: at most {estimate.total:.4f} USD** for {requests:,} requests, "
-                    f"{tokens:,} tokens at most ({price})")
+    if estimate.requests:
+        st.markdown(f"**Estimate: at most {estimate.total:.4f} USD** for {estimate.requests:,} requests, "
+                    f"{estimate.tokens_left:,} tokens at most ({price})")
     elif estimate.tasks:
         st.markdown("**Every example picked is answered**: nothing left to ask (more examples, checkpoints or the "
                     "base model would ask more).")
@@ -193,14 +185,14 @@ def _start(conn: Connection, estimate: Estimate, bounds: RecordLimits, picked: l
     task, why = start_record(options, estimate, bounds, account=conn.account,  # a demo session is its own
                              label=f"{len(picked)} model{'s' if len(picked) != 1 else ''}")
     if task is None:
-        st.session_state["models_notice"] = why
+        st.session_state[NOTICE] = why
     else:
         st.session_state[TASK] = task
 
 
 def progress_panel() -> None:
     """The session's record: redrawn every second while it runs; the page reruns when it ends."""
-    if notice := st.session_state.pop("models_notice", None):
+    if notice := st.session_state.pop(NOTICE, None):
         st.warning(plain(notice))
     task: RecordTask | None = st.session_state.get(TASK)
     if task is None:
@@ -267,7 +259,7 @@ def answers_panel(conn: Connection, rows: list[JobRow]) -> None:
     try:
         estimate = estimate_of(conn, [job_id], examples, checkpoints=True, base=True)
     except Exception as exc:  # noqa: BLE001 - one line, as everywhere
-        st.error(plain(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        st.error(plain(first_line(exc)))
         return
     if not estimate.jobs:
         st.caption(plain("; ".join(why for _, why in estimate.skipped) or "The job's prompts cannot be read now."))
